@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { Pipeline } from '../app/pipeline.js';
+import { loadCatalogue } from '../config/catalogue.js';
+import { loadRegistry, type Registry } from '../config/devices.js';
+import { loadPipelineConfig, redact } from '../config/pipeline.js';
+import { ConfigError } from '../core/errors.js';
+import { makeFleet, registryYaml, type SimDevice } from '../ingest/simulator/fleet.js';
+import { Simulator } from '../ingest/simulator/simulator.js';
+import { inspectSpool, replaySpool } from './spool.js';
+
+const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').showHelpAfterError();
+const configOption = new Option('-c, --config <file>', 'pipeline config file (default: config/pipeline.yaml)');
+
+/** Devices of the registry as the simulator drives them. */
+function fleetOf(registry: Registry): SimDevice[] {
+  return [...registry.values()].map((d) => ({ id: d.id, kind: d.types[0], sector: d.sector, region: d.region, types: d.types, key: d.key?.toString('hex') }));
+}
+
+/** Runs `fn`; a ConfigError is printed as "file:line: path: problem" with exit code 2. */
+async function run(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`config error: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  }
+}
+
+program
+  .command('start')
+  .description('run the pipeline; exits 0 after flushing on SIGTERM/SIGINT')
+  .addOption(configOption)
+  .option('--simulate', 'also run the simulator (and a local influxd when no InfluxDB is configured)')
+  .option('--rate <n>', 'simulator messages per second', '500')
+  .action((o: { config?: string; simulate?: boolean; rate: string }) =>
+    run(async () => {
+      const config = loadPipelineConfig(o.config);
+      const pipeline = await Pipeline.start(config, { localInflux: !!o.simulate });
+      let sim: Simulator | undefined;
+      if (o.simulate) {
+        const url = config.mqtt.url ?? pipeline.broker!.url;
+        sim = new Simulator({ url, fleet: fleetOf(pipeline.ctx.registry), rate: Number(o.rate), dropout: 0.002 }, pipeline.log);
+        sim.run().catch((e: Error) => pipeline.log.error({ err: e.message }, 'simulator stopped'));
+        pipeline.log.info({ devices: pipeline.ctx.registry.size, rate: Number(o.rate) }, 'simulator started');
+      }
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        pipeline.log.info({ signal }, 'stopping: flushing pending batches');
+        sim?.stop();
+        await pipeline.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    }),
+  );
+
+program
+  .command('simulate')
+  .description('publish a simulated fleet (the devices of the registry) to an MQTT broker')
+  .addOption(configOption)
+  .option('--url <url>', 'broker URL (default: JL_MQTT_URL or the config)')
+  .option('--rate <n>', 'messages per second', '500')
+  .option('--count <n>', 'stop after this many messages')
+  .option('--seed <n>', 'random seed', '1')
+  .option('--write-registry <file>', 'instead of publishing, write a registry of a generated fleet')
+  .option('--devices <n>', 'size of the generated fleet (with --write-registry)', '990')
+  .action((o: { config?: string; url?: string; rate: string; count?: string; seed: string; writeRegistry?: string; devices: string }) =>
+    run(async () => {
+      if (o.writeRegistry) {
+        const fleet = makeFleet(Number(o.devices));
+        writeFileSync(o.writeRegistry, registryYaml(fleet, `# Device registry of the simulated fleet (${fleet.length} devices). Keys are demo keys.\n`));
+        console.log(`wrote ${fleet.length} devices to ${o.writeRegistry}`);
+        return;
+      }
+      const config = loadPipelineConfig(o.config);
+      const url = o.url ?? config.mqtt.url ?? `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`;
+      const registry = loadRegistry(config.devices, loadCatalogue(config.catalogue));
+      const log = pino({ level: config.log.level });
+      const sim = new Simulator({ url, fleet: fleetOf(registry), rate: Number(o.rate), count: o.count ? Number(o.count) : undefined, seed: Number(o.seed) }, log);
+      process.on('SIGINT', () => sim.stop());
+      process.on('SIGTERM', () => sim.stop());
+      await sim.run();
+      log.info({ sent: sim.sent }, 'simulation finished');
+    }),
+  );
+
+program
+  .command('validate-config')
+  .description('check the pipeline config, catalogue and device registry; print a summary')
+  .addOption(configOption)
+  .action((o: { config?: string }) =>
+    run(async () => {
+      const config = loadPipelineConfig(o.config);
+      const catalogue = loadCatalogue(config.catalogue);
+      const registry = loadRegistry(config.devices, catalogue);
+      console.log(JSON.stringify({ ok: true, config: redact(config), catalogue: { file: catalogue.file, version: catalogue.version, entries: catalogue.entries.map((e) => e.code) }, devices: registry.size }, null, 2));
+    }),
+  );
+
+const spool = program.command('spool').description('the durable spool of the storage stage');
+spool
+  .command('inspect')
+  .description('what the spool holds, per source')
+  .addOption(configOption)
+  .action((o: { config?: string }) => run(async () => console.log(JSON.stringify(await inspectSpool(loadPipelineConfig(o.config)), null, 2))));
+spool
+  .command('replay')
+  .description('write the spool to InfluxDB now (with the pipeline stopped)')
+  .addOption(configOption)
+  .action((o: { config?: string }) => run(() => replaySpool(loadPipelineConfig(o.config))));
+
+program
+  .command('bench')
+  .description('measure raw MQTT drain, raw InfluxDB ingest and the whole pipeline; write docs/BENCHMARKS.md')
+  .option('--out <dir>', 'where to write BENCHMARKS.md and benchmarks.json', 'docs')
+  .option('--messages <n>', 'messages per throughput run', '200000')
+  .option('--latency-seconds <n>', 'duration of the latency run', '20')
+  .action((o: { out: string; messages: string; latencySeconds: string }) =>
+    run(async () => {
+      const { runBenchmarks } = await import('../bench/run.js');
+      await runBenchmarks({ outDir: o.out, messages: Number(o.messages), latencySeconds: Number(o.latencySeconds) });
+      process.exit(0);
+    }),
+  );
+
+await program.parseAsync();

@@ -1,0 +1,153 @@
+import { dirname, resolve } from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { ConfigError } from '../core/errors.js';
+import type { Sector } from '../core/types.js';
+import { makeAjv } from './ajv.js';
+import { catalogueSchema, supplementSchema } from './schemas/catalogue.schema.js';
+import { readYamlFile, validateYaml, type YamlFile } from './yaml-file.js';
+
+export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
+export type Grade = 'general' | 'important' | 'core';
+export type Share = 'unconditional' | 'conditional' | 'none';
+
+export interface Division {
+  code: string;
+  name: string;
+  parent?: string;
+}
+
+/** One data resource of the catalogue (SPEC 3), with its compiled `data` validator. */
+export interface CatalogueEntry {
+  code: string;
+  name: string;
+  alias?: string;
+  summary: string;
+  sector: Sector;
+  messageType: string;
+  provider: string;
+  providerCode: string;
+  schema: Record<string, unknown>;
+  measurement: string;
+  share: Share;
+  open: 'open' | 'conditional' | 'closed';
+  grade: Grade;
+  updateCycle: string;
+  personalFields: string[];
+  cardinalityBudget: number;
+  /** Where the entry came from (provincial file or a supplement). */
+  file: string;
+  updateCycleMs: number;
+  /** InfluxDB field type of each property, fixed by the schema so a field never changes type. */
+  fieldTypes: Record<string, FieldType>;
+  validate: ValidateFunction;
+}
+
+export interface Catalogue {
+  version: string;
+  file: string;
+  divisions: Map<string, Division>;
+  entries: CatalogueEntry[];
+  /** Entry by `sector/messageType`. */
+  byType: Map<string, CatalogueEntry>;
+}
+
+type RawEntry = Omit<CatalogueEntry, 'file' | 'updateCycleMs' | 'fieldTypes' | 'validate'>;
+interface RawCatalogue {
+  version: string;
+  divisions: Division[];
+  supplements: string[];
+  entries: RawEntry[];
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `10m` -> 600000. */
+export function parseDuration(s: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(s);
+  if (!m) throw new Error(`bad duration "${s}"`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+const SCHEMA_TYPES: Record<string, FieldType> = { number: 'float', integer: 'integer', string: 'string', boolean: 'boolean' };
+
+// Meta-validation of the catalogue structure; the data schemas get a fresh ajv per load
+// so that a reload never collides with the schemas of the previous version.
+const metaAjv = makeAjv({ useDefaults: true, allErrors: false });
+metaAjv.addSchema(catalogueSchema);
+const validateCatalogue = metaAjv.getSchema('jl:catalogue')!;
+const validateSupplement = metaAjv.compile(supplementSchema);
+
+function compileEntry(yaml: YamlFile, index: number, raw: RawEntry, ajv: ReturnType<typeof makeAjv>): CatalogueEntry {
+  const at = (suffix: string) => `/entries/${index}${suffix}`;
+  const fail = (suffix: string, problem: string, path: (string | number)[] = []): never => {
+    throw new ConfigError(yaml.file, at(suffix), problem, yaml.lineOf(['entries', index, ...path]));
+  };
+  const schema = raw.schema;
+  if (schema.type !== 'object' || schema.additionalProperties !== false || typeof schema.properties !== 'object') {
+    fail('/schema', 'must be an object schema with "properties" and "additionalProperties: false"', ['schema']);
+  }
+  const fieldTypes: Record<string, FieldType> = {};
+  for (const [name, prop] of Object.entries(schema.properties as Record<string, { type?: unknown }>)) {
+    const t = SCHEMA_TYPES[String(prop.type)];
+    if (!t) fail(`/schema/properties/${name}/type`, 'must be one of number, integer, string, boolean (InfluxDB fields are scalar)', ['schema', 'properties', name]);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) fail(`/schema/properties/${name}`, 'field names are lower-case snake_case', ['schema', 'properties', name]);
+    fieldTypes[name] = t;
+  }
+  for (const [i, f] of (raw.personalFields ?? []).entries()) {
+    if (fieldTypes[f] !== 'string') fail(`/personalFields/${i}`, `"${f}" is not a string property of the schema`, ['personalFields', i]);
+  }
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile(schema);
+  } catch (e) {
+    fail('/schema', `invalid JSON Schema: ${(e as Error).message}`, ['schema']);
+  }
+  return { ...raw, file: yaml.file, updateCycleMs: parseDuration(raw.updateCycle), fieldTypes, validate: validate! };
+}
+
+/**
+ * Loads the catalogue and its supplements, validates them and compiles every entry's schema.
+ * Throws ConfigError naming the file, the path and the problem; never returns a partial catalogue.
+ */
+export function loadCatalogue(file: string): Catalogue {
+  const path = resolve(file);
+  const yaml = readYamlFile(path);
+  const raw = validateYaml<RawCatalogue>(yaml, validateCatalogue);
+  const dataAjv = makeAjv();
+  const divisions = new Map<string, Division>();
+  const entries: CatalogueEntry[] = [];
+  const byType = new Map<string, CatalogueEntry>();
+  const byCode = new Map<string, CatalogueEntry>();
+
+  const addAll = (src: YamlFile, divs: Division[], list: RawEntry[]) => {
+    for (const [i, d] of divs.entries()) {
+      const prev = divisions.get(d.code);
+      if (prev && prev.name !== d.name) {
+        throw new ConfigError(src.file, `/divisions/${i}`, `division ${d.code} is already named "${prev.name}"`, src.lineOf(['divisions', i]));
+      }
+      divisions.set(d.code, d);
+    }
+    for (const [i, r] of list.entries()) {
+      const entry = compileEntry(src, i, r, dataAjv);
+      const key = `${entry.sector}/${entry.messageType}`;
+      const clash = byCode.get(entry.code) ?? byType.get(key);
+      if (clash) {
+        const what = byCode.has(entry.code) ? `code ${entry.code}` : `message type ${key}`;
+        throw new ConfigError(src.file, `/entries/${i}`, `${what} is already defined in ${clash.file}`, src.lineOf(['entries', i]));
+      }
+      const m = entries.find((e) => e.measurement === entry.measurement);
+      if (m) throw new ConfigError(src.file, `/entries/${i}/measurement`, `measurement ${entry.measurement} is already used by ${m.code}`, src.lineOf(['entries', i, 'measurement']));
+      entries.push(entry);
+      byType.set(key, entry);
+      byCode.set(entry.code, entry);
+    }
+  };
+
+  addAll(yaml, raw.divisions, raw.entries);
+  for (const sup of raw.supplements) {
+    const supYaml = readYamlFile(resolve(dirname(path), sup));
+    const s = validateYaml<{ divisions?: Division[]; entries: RawEntry[] }>(supYaml, validateSupplement);
+    addAll(supYaml, s.divisions ?? [], s.entries);
+  }
+  return { version: raw.version, file: path, divisions, entries, byType };
+}

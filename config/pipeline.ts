@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { packageRoot } from '../core/paths.js';
+import { makeAjv } from './ajv.js';
+import { pipelineSchema } from './schemas/pipeline.schema.js';
+import { readYamlFile, validateYaml } from './yaml-file.js';
+
+export interface PipelineConfig {
+  /** The file the config came from, or undefined when only defaults and env were used. */
+  file?: string;
+  catalogue: string;
+  devices: string;
+  dataDir: string;
+  mqtt: {
+    url: string | null;
+    embeddedPort: number;
+    clientId: string;
+    shareGroup: string | null;
+    protocolVersion: 4 | 5;
+    receiveMaximum: number;
+    topic: string;
+    username?: string;
+    password?: string;
+    reconnectMinMs: number;
+    reconnectMaxMs: number;
+  };
+  influx: {
+    url: string | null;
+    api: 'auto' | 'v1' | 'v2';
+    database: string;
+    retentionPolicy: string;
+    org: string;
+    bucket: string;
+    token: string;
+    username: string;
+    password: string;
+    batchSize: number;
+    flushMs: number;
+    maxInFlight: number;
+    timeoutMs: number;
+    gzip: boolean;
+    retries: number;
+    retryMinMs: number;
+    retryMaxMs: number;
+  };
+  spool: { maxBytes: number; alarmRatio: number; segmentBytes: number; replayBatch: number; probeMs: number };
+  deadLetter: { payloadLimit: number; publish: boolean };
+  limits: { maxPayloadBytes: number; futureToleranceMs: number };
+  http: { port: number; host: string };
+  pseudonymKey?: string;
+  log: { level: string; progressEverySec: number };
+}
+
+const validatePipeline = makeAjv({ useDefaults: true }).compile(pipelineSchema);
+
+/** Environment variables that override the file (the issue's interface). */
+function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
+  const s = (name: string) => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
+  c.mqtt.url = s('JL_MQTT_URL') ?? c.mqtt.url;
+  c.influx.url = s('JL_INFLUX_URL') ?? c.influx.url;
+  c.influx.database = s('JL_INFLUX_DB') ?? c.influx.database;
+  c.influx.org = s('JL_INFLUX_ORG') ?? c.influx.org;
+  c.influx.bucket = s('JL_INFLUX_BUCKET') ?? c.influx.bucket;
+  c.influx.token = s('JL_INFLUX_TOKEN') ?? c.influx.token;
+  c.devices = s('JL_DEVICES') ?? c.devices;
+  c.catalogue = s('JL_CATALOGUE') ?? c.catalogue;
+  c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;
+  c.pseudonymKey = s('JL_PSEUDONYM_KEY') ?? c.pseudonymKey;
+  c.log.level = s('JL_LOG_LEVEL') ?? c.log.level;
+  const port = s('JL_HTTP_PORT');
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) > 65535) throw new ConfigError('environment', 'JL_HTTP_PORT', `must be a port number, got "${port}"`);
+    c.http.port = Number(port);
+  }
+  if (c.pseudonymKey !== undefined && !/^([0-9a-fA-F]{2}){16,}$/.test(c.pseudonymKey)) {
+    throw new ConfigError('environment', 'JL_PSEUDONYM_KEY', 'must be at least 16 bytes of hex');
+  }
+}
+
+/** The default config file: config/pipeline.yaml of the project. */
+export function defaultConfigFile(): string {
+  return join(packageRoot(), 'config', 'pipeline.yaml');
+}
+
+/**
+ * Loads the pipeline config: the file (validated, defaults filled), then the environment.
+ * Relative paths in the file are relative to the file; paths from the environment to the cwd.
+ */
+export function loadPipelineConfig(file: string | undefined = defaultConfigFile(), env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  let config: PipelineConfig;
+  let base: string;
+  if (file && existsSync(file)) {
+    const yaml = readYamlFile(resolve(file));
+    config = validateYaml<PipelineConfig>(yaml, validatePipeline, yaml.value ?? {});
+    config.file = yaml.file;
+    base = dirname(yaml.file);
+  } else if (file && file !== defaultConfigFile()) {
+    throw new ConfigError(file, '', 'config file does not exist');
+  } else {
+    config = {} as PipelineConfig;
+    validatePipeline(config);
+    base = join(packageRoot(), 'config');
+  }
+  for (const k of ['catalogue', 'devices', 'dataDir'] as const) config[k] = resolve(base, config[k]);
+  applyEnv(config, env);
+  for (const k of ['catalogue', 'devices', 'dataDir'] as const) config[k] = resolve(config[k]);
+  return config;
+}
+
+/** The config with secrets masked, for logs and `validate-config`. */
+export function redact(c: PipelineConfig): PipelineConfig {
+  const mask = (v: string | undefined) => (v ? '***' : v);
+  return {
+    ...c,
+    mqtt: { ...c.mqtt, password: mask(c.mqtt.password) },
+    influx: { ...c.influx, token: mask(c.influx.token)!, password: mask(c.influx.password)! },
+    pseudonymKey: mask(c.pseudonymKey),
+  };
+}

@@ -1,0 +1,76 @@
+import type { RejectReason, SourceKey } from './types.js';
+
+/** Completeness counts of one source (sector/region/messageType). */
+export interface SourceCounts {
+  received: number;
+  stored: number;
+  deadLettered: number;
+  /** Currently held in the durable spool, waiting for InfluxDB. */
+  inSpool: number;
+}
+
+/**
+ * The completeness ledger: per source, what came in and where it went. After every
+ * message is settled, received = stored + deadLettered + inSpool for each source.
+ * Counts are for this process's lifetime, except inSpool, which is restored from the spool.
+ */
+export class Ledger {
+  private readonly sources = new Map<SourceKey, SourceCounts>();
+  private readonly reasons = new Map<RejectReason, number>();
+
+  private get(source: SourceKey): SourceCounts {
+    let c = this.sources.get(source);
+    if (!c) {
+      c = { received: 0, stored: 0, deadLettered: 0, inSpool: 0 };
+      this.sources.set(source, c);
+    }
+    return c;
+  }
+
+  received(source: SourceKey, n = 1): void {
+    this.get(source).received += n;
+  }
+  stored(source: SourceKey, n = 1): void {
+    this.get(source).stored += n;
+  }
+  deadLettered(source: SourceKey, reason: RejectReason, n = 1): void {
+    this.get(source).deadLettered += n;
+    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + n);
+  }
+  spooled(source: SourceKey, n: number): void {
+    this.get(source).inSpool += n;
+  }
+  /** Points taken out of the spool into InfluxDB. */
+  replayed(source: SourceKey, n: number): void {
+    const c = this.get(source);
+    c.inSpool -= n;
+    c.stored += n;
+  }
+
+  /** Spooled points InfluxDB refused on replay: moved to the dead letters. */
+  spoolRefused(source: SourceKey, n: number): void {
+    const c = this.get(source);
+    c.inSpool -= n;
+    c.deadLettered += n;
+    this.reasons.set('storage_rejected', (this.reasons.get('storage_rejected') ?? 0) + n);
+  }
+
+  totals(): SourceCounts {
+    const t = { received: 0, stored: 0, deadLettered: 0, inSpool: 0 };
+    for (const c of this.sources.values()) {
+      t.received += c.received;
+      t.stored += c.stored;
+      t.deadLettered += c.deadLettered;
+      t.inSpool += c.inSpool;
+    }
+    return t;
+  }
+
+  snapshot(): { totals: SourceCounts; sources: Record<SourceKey, SourceCounts>; reasons: Record<string, number> } {
+    return {
+      totals: this.totals(),
+      sources: Object.fromEntries([...this.sources].map(([k, v]) => [k, { ...v }])),
+      reasons: Object.fromEntries(this.reasons),
+    };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Contracts shared by every stage of the flow. No I/O here.
+ *
+ * A source yields Envelopes; the runner passes the raw message through the processors, which
+ * turn it into a Reading (to be stored) or a Rejection (to be dead-lettered). The runner calls
+ * `ack` only once a sink has durably taken the outcome: MQTT PUBACK now, Kafka offsets later.
+ */
+
+export const SECTORS = ['agri', 'v2x', 'energy', 'iiot'] as const;
+export type Sector = (typeof SECTORS)[number];
+
+/** A message exactly as it came off the wire. */
+export interface RawMessage {
+  topic: string;
+  payload: Buffer;
+  /** Arrival time, ms since epoch. */
+  receivedAt: number;
+}
+
+/** A raw message plus the way to tell its source it is safe to forget. */
+export interface Envelope {
+  msg: RawMessage;
+  /** Called once, after the message's outcome is durable. Never called for a lost message. */
+  ack(): void;
+}
+
+/** Ledger key of the source a message came from: `sector/region/messageType`. */
+export type SourceKey = string;
+
+export type FieldValue = number | string | boolean;
+
+/** A validated, tagged message, ready for storage. */
+export interface Reading {
+  source: SourceKey;
+  measurement: string;
+  tags: Record<string, string>;
+  /** Fields with their InfluxDB types (from the catalogue schema), personal ones pseudonymised. */
+  fields: Record<string, { type: 'float' | 'integer' | 'string' | 'boolean'; value: FieldValue }>;
+  /** Event time, ns since epoch, as a decimal string (exceeds 2^53). */
+  timeNs: string;
+  /** Event time in ms, for latency and lateness. */
+  eventMs: number;
+  device: string;
+  seq: number;
+  receivedAt: number;
+}
+
+export const REJECT_REASONS = [
+  'bad_topic',
+  'invalid_json',
+  'payload_too_large',
+  'not_in_catalogue',
+  'schema_violation',
+  'unknown_device',
+  'device_mismatch',
+  'bad_signature',
+  'storage_rejected',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** A message that could not be stored, with why. Goes to the dead-letter sink. */
+export interface Rejection {
+  source: SourceKey;
+  reason: RejectReason;
+  detail: string;
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+}
+
+export type Outcome = { ok: true; reading: Reading } | { ok: false; rejection: Rejection };

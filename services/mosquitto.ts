@@ -1,0 +1,54 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDebianBinary } from './apt.js';
+import { freePort, portOpen } from './ports.js';
+import { ServiceProcess, waitUntil } from './process.js';
+
+/**
+ * A private mosquitto 2.0 (Debian `mosquitto`) on loopback. Persistence is on and the queue of
+ * an offline persistent session is unbounded, so a restarted pipeline finds every message.
+ */
+export class LocalMosquitto {
+  readonly url: string;
+  private readonly proc: ServiceProcess;
+
+  private constructor(readonly dir: string, readonly port: number, bin: string) {
+    this.url = `mqtt://127.0.0.1:${port}`;
+    this.proc = new ServiceProcess('mosquitto', bin, ['-c', join(dir, 'mosquitto.conf')], join(dir, 'mosquitto.log'));
+  }
+
+  static async start(dir: string, port = 0, log?: (m: string) => void): Promise<LocalMosquitto> {
+    const bin = ensureDebianBinary('mosquitto', 'mosquitto', log);
+    mkdirSync(dir, { recursive: true });
+    const p = port || (await freePort());
+    writeFileSync(
+      join(dir, 'mosquitto.conf'),
+      `listener ${p} 127.0.0.1
+allow_anonymous true
+user root
+persistence true
+persistence_location ${dir}/
+autosave_interval 1
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 0
+set_tcp_nodelay true
+log_dest stderr
+log_type error
+log_type warning
+`,
+    );
+    const m = new LocalMosquitto(dir, p, bin);
+    await m.start();
+    return m;
+  }
+
+  async start(): Promise<void> {
+    this.proc.start();
+    await waitUntil(() => portOpen(this.port), 15_000, `mosquitto on port ${this.port}`);
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.proc.stop(signal);
+  }
+}

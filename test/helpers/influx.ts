@@ -1,0 +1,36 @@
+/** InfluxQL over /query: the way tests read what the pipeline stored. */
+export interface Series {
+  name: string;
+  columns: string[];
+  values: unknown[][];
+  tags?: Record<string, string>;
+}
+
+export async function influxQuery(url: string, db: string, q: string): Promise<Series[]> {
+  const u = new URL('/query', url);
+  u.searchParams.set('db', db);
+  u.searchParams.set('q', q);
+  u.searchParams.set('epoch', 'ns');
+  const res = await fetch(u);
+  const body = (await res.json()) as { results: { series?: Series[]; error?: string }[]; error?: string };
+  if (body.error) throw new Error(`InfluxQL error: ${body.error}`);
+  const r = body.results[0];
+  if (r.error) throw new Error(`InfluxQL error: ${r.error} in ${q}`);
+  return r.series ?? [];
+}
+
+/** Points stored in a measurement (every point has the integer field `seq`). */
+export async function countPoints(url: string, db: string, measurement: string, where = ''): Promise<number> {
+  const s = await influxQuery(url, db, `SELECT count("seq") FROM "${measurement}"${where ? ' WHERE ' + where : ''}`).catch((e: Error) => {
+    if (/database not found/.test(e.message)) return [];
+    throw e;
+  });
+  return s.length ? Number(s[0].values[0][1]) : 0;
+}
+
+/** Rows of a query as objects keyed by column. */
+export async function rows(url: string, db: string, q: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const s of await influxQuery(url, db, q)) for (const v of s.values) out.push(Object.fromEntries(s.columns.map((c, i) => [c, v[i]])));
+  return out;
+}
