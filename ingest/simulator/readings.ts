@@ -143,7 +143,7 @@ export class ReadingGenerator {
         return { flow_rate: round(flow, 2), supply_temp: round(supply, 1), return_temp: round(ret, 1), heat_total: s.heat, pressure: round(clamp(0.6 + 0.02 * n(), 0, 2.5), 3) };
       }
       case 'machine': {
-        const made = Math.round(dtSec * (2 + this.rand()));
+        const made = Math.max(1, Math.round(dtSec * (2 + this.rand())));
         const bad = this.rand() < 0.03 ? 1 : 0;
         s.good += made - bad;
         s.reject += bad;

@@ -162,7 +162,11 @@ export class InfluxSink {
         continue;
       }
       const chunk = await this.spool.read(this.opts.replayBatch);
-      if (!chunk) break;
+      if (!chunk) {
+        // An append counted in the size is still being written: look again shortly.
+        await sleep(10);
+        continue;
+      }
       let stored = chunk.records;
       try {
         await this.writer.write(chunk.records.flatMap((r) => r.lines));

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pipeline } from '../../app/pipeline.js';
+import { hostileCases, MACHINE, ODD_DEVICE, extraRegistry, type HostileCase } from '../fixtures/hostile-inputs.js';
+import { rows } from '../helpers/influx.js';
+import { deadLetters, publishAll, testConfig, testLogger, waitUntil } from '../helpers/pipeline.js';
+import { startServices, tempDir, type Services } from '../helpers/services.js';
+
+// Done-when 3: malformed and hostile messages through the real broker never crash the
+// pipeline, each gets its reason, and valid strings are stored byte-for-byte.
+describe('hostile input through real mosquitto and InfluxDB', () => {
+  let svc: Services;
+  let pipeline: Pipeline;
+  let dataDir: string;
+  let cases: HostileCase[];
+
+  beforeAll(async () => {
+    svc = await startServices();
+    dataDir = tempDir();
+    const devices = join(dataDir, 'devices.yaml');
+    writeFileSync(devices, extraRegistry);
+    cases = hostileCases();
+    pipeline = await Pipeline.start(testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices }), { logger: testLogger() });
+    await waitUntil(() => pipeline.ready().ok, 10_000, 'pipeline ready');
+    await publishAll(svc.mqttUrl, cases);
+    await waitUntil(() => pipeline.ledger.totals().received === cases.length && pipeline.runner.pendingMessages === 0, 30_000, 'all cases settled');
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    await svc?.stop();
+  });
+
+  it('has at least 30 distinct cases', () => {
+    expect(new Set(cases.map((c) => c.name)).size).toBeGreaterThanOrEqual(30);
+  });
+
+  it('gives every rejected case its reason in the dead letters', () => {
+    const letters = deadLetters(dataDir);
+    const rejected = cases.filter((c) => c.expect !== 'stored');
+    expect(letters.length).toBe(rejected.length);
+    for (const c of rejected) {
+      const bytes = Buffer.isBuffer(c.payload) ? c.payload : Buffer.from(c.payload);
+      const l = letters.find((x) => {
+        if (x.topic !== c.topic) return false;
+        const kept = x.payloadEncoding === 'base64' ? Buffer.from(x.payload, 'base64') : Buffer.from(x.payload);
+        return x.truncated ? bytes.subarray(0, kept.length).equals(kept) : kept.equals(bytes);
+      });
+      expect(l, c.name).toBeDefined();
+      expect(l!.reason, c.name).toBe(c.expect);
+      expect(l!.detail.length, c.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('stores valid strings byte-for-byte', async () => {
+    const db = pipeline.config.influx.database;
+    const ids = await rows(svc.influxUrl, db, `SELECT "identifier" FROM "iiot_machine" WHERE "device" = '${MACHINE}'`);
+    expect(ids.map((r) => r.identifier)).toEqual(['88.101.5/a,b=c"d\\e\'f{g}']);
+    const soil = await rows(svc.influxUrl, db, 'SELECT "moisture", "device" FROM "agri_soil"');
+    expect(soil.map((r) => r.device)).toEqual([ODD_DEVICE]);
+    expect(soil[0].moisture).toBe(31.5);
+  });
+
+  it('keeps running, balanced, and unpolluted', () => {
+    const t = pipeline.ledger.totals();
+    expect(t.received).toBe(t.stored + t.deadLettered);
+    expect(t.stored).toBe(cases.filter((c) => c.expect === 'stored').length);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(pipeline.ready().ok).toBe(true);
+  });
+});
