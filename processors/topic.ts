@@ -8,7 +8,9 @@ export interface TopicParts {
   messageType: string;
 }
 
-const DEVICE_ID = /^[^\s/+#\u0000-\u001f\u007f]{1,64}$/u;
+// No whitespace or control characters, and no trailing backslash: line protocol cannot carry
+// those in a tag value, and the device id becomes the `device` tag.
+const DEVICE_ID = /^[^\s/+#\u0000-\u001f\u007f]{0,63}[^\s/+#\u0000-\u001f\u007f\\]$/u;
 const REGION = /^22[0-9]{4}$/;
 const MESSAGE_TYPE = /^[a-z][a-z0-9_]{0,31}$/;
 
@@ -26,7 +28,7 @@ export function parseTopic(topic: string): TopicParts | string {
   const [, sector, region, device, messageType] = parts;
   if (!(SECTORS as readonly string[]).includes(sector)) return `unknown sector "${sector}"`;
   if (!REGION.test(region)) return `region "${region}" is not a Jilin division code`;
-  if (!DEVICE_ID.test(device)) return 'device id must be 1-64 printable characters without spaces';
+  if (!DEVICE_ID.test(device)) return 'device id must be 1-64 printable characters without spaces or a trailing backslash';
   if (!MESSAGE_TYPE.test(messageType)) return `malformed message type "${messageType}"`;
   return { sector: sector as Sector, region, device, messageType };
 }

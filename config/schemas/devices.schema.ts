@@ -7,7 +7,7 @@ export const devicesSchema = {
     additionalProperties: false,
     required: ['id', 'sector', 'region', 'types'],
     properties: {
-      id: { type: 'string', pattern: '^[^\\s/+#\\u0000-\\u001f\\u007f]{1,64}$', description: 'Device id as it appears in the topic.' },
+      id: { type: 'string', pattern: '^[^\\s/+#\\u0000-\\u001f\\u007f]{0,63}[^\\s/+#\\u0000-\\u001f\\u007f\\\\]$', description: 'Device id as it appears in the topic.' },
       sector: { enum: ['agri', 'v2x', 'energy', 'iiot'] },
       region: { type: 'string', pattern: '^22[0-9]{4}$' },
       types: { type: 'array', minItems: 1, items: { type: 'string' }, uniqueItems: true },

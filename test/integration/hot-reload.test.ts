@@ -1,0 +1,79 @@
+import { copyFileSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pipeline } from '../../app/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { MessageFactory } from '../../ingest/simulator/simulator.js';
+import { makeFleet } from '../../ingest/simulator/fleet.js';
+import { rows } from '../helpers/influx.js';
+import { publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { startServices, tempDir, type Services } from '../helpers/services.js';
+
+// Done-when 6: the catalogue and registry reload on file change; points carry the new
+// version; a broken catalogue is refused with a precise error and the last good one stays.
+describe('hot reload of catalogue and registry', () => {
+  let svc: Services;
+  let pipeline: Pipeline;
+  let dir: string;
+  let catalogueFile: string;
+  let devicesFile: string;
+  const fleet = makeFleet(99, 'test');
+  const factory = new MessageFactory(fleet, 9);
+  const soil = fleet.find((d) => d.types.includes('soil'))!;
+
+  const publishSoil = async (device = soil) => {
+    const m = factory.make(device, 'soil', Date.now());
+    await publishAll(svc.mqttUrl, [{ topic: m.topic, payload: JSON.stringify(m.payload) }]);
+    await waitUntil(() => pipeline.runner.pendingMessages === 0 && pipeline.ledger.totals().received === pipeline.ledger.totals().stored + pipeline.ledger.totals().deadLettered, 10_000, 'settled');
+    return m.payload.seq as number;
+  };
+  const versionOf = async (device: string, seq: number) =>
+    (await rows(svc.influxUrl, pipeline.config.influx.database, `SELECT "catalog_version", "seq" FROM "agri_soil" WHERE "device" = '${device}' AND "seq" = ${seq}`))[0]?.catalog_version;
+
+  beforeAll(async () => {
+    svc = await startServices();
+    dir = tempDir();
+    catalogueFile = join(dir, 'catalogue.yaml');
+    copyFileSync(loadPipelineConfig(defaultConfigFile(), {}).catalogue, catalogueFile);
+    devicesFile = writeFleet(dir, 99).file;
+    pipeline = await Pipeline.start(testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: dir, devices: devicesFile, catalogue: catalogueFile }), { logger: testLogger() });
+    await waitUntil(() => pipeline.ready().ok, 10_000, 'pipeline ready');
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+    await svc?.stop();
+  });
+
+  it('applies a new catalogue version without a restart', async () => {
+    expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.1');
+    writeFileSync(catalogueFile, readFileSync(catalogueFile, 'utf8').replace('version: "2026.11.1"', 'version: "2026.11.2"'));
+    await waitUntil(() => pipeline.ctx.catalogue.version === '2026.11.2', 10_000, 'catalogue reloaded');
+    expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.2');
+  });
+
+  it('refuses a broken catalogue with file, path and problem, and keeps the last good one', async () => {
+    const good = readFileSync(catalogueFile, 'utf8');
+    writeFileSync(catalogueFile, good.replace('grade: general', 'grade: secret'));
+    await waitUntil(() => pipeline.watcher.status.failures === 1, 10_000, 'reload refused');
+    const err = pipeline.watcher.status.lastError!;
+    expect(err).toContain(catalogueFile);
+    expect(err).toMatch(/\/entries\/0\/grade: must be one of \["general","important","core"\]/);
+    expect(err).toMatch(/catalogue\.yaml:\d+:/); // the line of the bad value
+    expect(pipeline.ctx.catalogue.version).toBe('2026.11.2');
+    expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.2');
+    const stats = (await (await fetch(`http://127.0.0.1:${pipeline.httpPort}/stats`)).json()) as { catalogue: { failures: number; lastError: string } };
+    expect(stats.catalogue.lastError).toBe(err);
+    writeFileSync(catalogueFile, good);
+    await waitUntil(() => pipeline.watcher.status.lastError === undefined, 10_000, 'good catalogue back');
+  });
+
+  it('picks up a device added to the registry', async () => {
+    const newcomer = { ...soil, id: 'soil-newcomer-01' };
+    await publishSoil(newcomer);
+    expect(pipeline.ledger.snapshot().reasons.unknown_device).toBe(1);
+    appendFileSync(devicesFile, `- { id: ${newcomer.id}, sector: agri, region: "${soil.region}", types: [soil] }\n`);
+    await waitUntil(() => pipeline.ctx.registry.has(newcomer.id), 10_000, 'registry reloaded');
+    const seq = await publishSoil(newcomer);
+    expect(await versionOf(newcomer.id, seq)).toBe('2026.11.2');
+  });
+});
