@@ -104,7 +104,7 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
 
   // Nanoseconds below the millisecond carry seq, so two readings of a device in one
   // millisecond never overwrite each other, while a redelivered message overwrites itself.
-  const timeNs = (BigInt(eventMs) * 1_000_000n + BigInt(payload.seq % 1_000_000)).toString();
+  const timeNs = `${eventMs}${String(payload.seq % 1_000_000).padStart(6, '0')}`;
   return {
     ok: true,
     reading: {

@@ -1,8 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
+import { configure } from 'safe-stable-stringify';
 
-// CommonJS module whose typings declare an ES default export; at run time it is the function.
-const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ?? canonicalizeModule) as (v: unknown) => string;
+// RFC 8785 (JCS) for JSON-parsed values: keys sorted by UTF-16 code units, ECMAScript number
+// and string serialisation. safe-stable-stringify in deterministic mode produces exactly this
+// for such values and is about twice as fast as a generic JCS library on the hot path.
+const canonicalize = configure({ deterministic: true, bigint: false, strict: true }) as (v: unknown) => string;
 
 /**
  * The bytes a device signs: the topic, a newline, and the payload without `sig` in RFC 8785

@@ -54,7 +54,20 @@ export class MqttSource {
     this.client = mqtt.connect(opts.url, options);
     const c = this.client as unknown as { _sendPacket: SendPacket };
     const send = c._sendPacket.bind(this.client);
-    this.acks = new OrderedAcks((messageId) => send({ cmd: 'puback', messageId } as Packet));
+    // A batch releases thousands of PUBACKs at once: cork the socket so they leave in one write.
+    let corked = false;
+    this.acks = new OrderedAcks((messageId) => {
+      const stream = (this.client as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+      if (!corked && stream) {
+        corked = true;
+        stream.cork();
+        process.nextTick(() => {
+          corked = false;
+          stream.uncork();
+        });
+      }
+      send({ cmd: 'puback', messageId } as Packet);
+    });
     c._sendPacket = (packet, cb, ...rest) => {
       if (packet.cmd === 'puback' && this.held.delete(packet.messageId!)) {
         cb?.(); // let mqtt.js read the next packet; the real PUBACK waits for the envelope's ack

@@ -79,3 +79,11 @@ describe('ingest: validate, authenticate, tag', () => {
     expect(readFileSync(shipped.devices, 'utf8')).toContain('demo keys');
   });
 });
+
+describe('canonical JSON of signatures (RFC 8785)', () => {
+  it('sorts keys by code unit and serialises numbers and strings as JCS does', async () => {
+    const { signedBytes } = await import('../../processors/signature.js');
+    const p = { ts: 1, seq: 2, sig: 'x', data: { é: 'ü\u2028"\\', b: [1, { d: 1, c: 2 }], a: null, x: 1e21, y: -0, w: 0.000001, t: true, '\u20ac': 1, '\r': 2 } };
+    expect(signedBytes('jl/t', p)).toBe('jl/t\n{"data":{"\\r":2,"a":null,"b":[1,{"c":2,"d":1}],"t":true,"w":0.000001,"x":1e+21,"y":0,"é":"ü\u2028\\"\\\\","\u20ac":1},"seq":2,"ts":1}');
+  });
+});
