@@ -68,6 +68,7 @@ function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
   c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;
   c.pseudonymKey = s('JL_PSEUDONYM_KEY') ?? c.pseudonymKey;
   c.log.level = s('JL_LOG_LEVEL') ?? c.log.level;
+  c.http.host = s('JL_HTTP_HOST') ?? c.http.host;
   const port = s('JL_HTTP_PORT');
   if (port !== undefined) {
     if (!/^\d+$/.test(port) || Number(port) > 65535) throw new ConfigError('environment', 'JL_HTTP_PORT', `must be a port number, got "${port}"`);
