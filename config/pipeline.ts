@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import type { InfluxTarget } from '../storage/influx/writer.js';
 import { packageRoot } from '../core/paths.js';
 import { makeAjv } from './ajv.js';
 import { pipelineSchema } from './schemas/pipeline.schema.js';
@@ -25,21 +26,13 @@ export interface PipelineConfig {
     reconnectMinMs: number;
     reconnectMaxMs: number;
   };
-  influx: {
+  /** Where to write (see InfluxTarget) plus how: API, batching and retries. */
+  influx: Omit<InfluxTarget, 'url'> & {
     url: string | null;
     api: 'auto' | 'v1' | 'v2';
-    database: string;
-    retentionPolicy: string;
-    org: string;
-    bucket: string;
-    token: string;
-    username: string;
-    password: string;
     batchSize: number;
     flushMs: number;
     maxInFlight: number;
-    timeoutMs: number;
-    gzip: boolean;
     retries: number;
     retryMinMs: number;
     retryMaxMs: number;
