@@ -11,10 +11,18 @@ export class EmbeddedBroker {
   static async start(port: number, host = '127.0.0.1'): Promise<EmbeddedBroker> {
     const aedes = await Aedes.createBroker({ queueLimit: 100_000 } as ConstructorParameters<typeof Aedes>[0]);
     const server = createServer(aedes.handle as (s: unknown) => void);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
+    const listen = (p: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(p, host, () => resolve());
+      });
+    try {
+      await listen(port);
+    } catch (e) {
+      // A system broker may hold the port (Debian's mosquitto starts on 1883): take a free one.
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw e;
+      await listen(0);
+    }
     const actual = (server.address() as { port: number }).port;
     return new EmbeddedBroker(aedes, server, `mqtt://${host}:${actual}`);
   }
