@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { Pipeline } from '../app/pipeline.js';
@@ -125,9 +126,14 @@ program
   .option('--out <dir>', 'where to write BENCHMARKS.md and benchmarks.json', 'docs')
   .option('--messages <n>', 'messages per throughput run', '200000')
   .option('--latency-seconds <n>', 'duration of the latency run', '20')
-  .action((o: { out: string; messages: string; latencySeconds: string }) =>
+  .option('--report-only', 'rewrite BENCHMARKS.md from the benchmarks.json of an earlier run')
+  .action((o: { out: string; messages: string; latencySeconds: string; reportOnly?: boolean }) =>
     run(async () => {
-      const { runBenchmarks } = await import('../bench/run.js');
+      const { runBenchmarks, markdown } = await import('../bench/run.js');
+      if (o.reportOnly) {
+        writeFileSync(join(o.out, 'BENCHMARKS.md'), markdown(JSON.parse(readFileSync(join(o.out, 'benchmarks.json'), 'utf8'))));
+        return;
+      }
       await runBenchmarks({ outDir: o.out, messages: Number(o.messages), latencySeconds: Number(o.latencySeconds) });
       process.exit(0);
     }),
