@@ -57,6 +57,29 @@ describe('resilience', () => {
     await pipeline.stop();
   });
 
+  it('loses and duplicates nothing when the broker restarts mid-stream', async () => {
+    expect(svc.mosquitto, 'this test restarts its own mosquitto; unset JL_MQTT_URL').toBeDefined();
+    const dataDir = tempDir();
+    const { file, fleet } = writeFleet(dataDir, 99);
+    const config = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices: file });
+    config.mqtt.reconnectMinMs = 200;
+    const pipeline = await Pipeline.start(config, { logger: testLogger() });
+    await waitUntil(() => pipeline.ready().ok, 10_000, 'pipeline ready');
+    const N = 6000;
+    const sim = new Simulator({ url: svc.mqttUrl, fleet, rate: 1000, count: N, seed: 4 });
+    const simDone = sim.run();
+    await waitUntil(() => pipeline.ledger.totals().stored > 1500, 20_000, 'first points stored');
+    await svc.mosquitto!.stop(); // a clean restart: mosquitto saves its persistent sessions
+    await sleep(500);
+    await svc.mosquitto!.start();
+    await simDone;
+    await waitUntil(async () => (await total(svc.influxUrl, pipeline.config.influx.database)) >= N, 60_000, `all ${N} points stored`);
+    await sleep(500);
+    expect(await total(svc.influxUrl, pipeline.config.influx.database)).toBe(N);
+    expect(pipeline.source.reconnects).toBeGreaterThan(0);
+    await pipeline.stop();
+  });
+
   it('loses and duplicates nothing when the pipeline is SIGKILLed mid-stream and restarted', async () => {
     const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
     expect(existsSync(cli), 'run `npm run build` first (npm test does)').toBe(true);

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pipeline } from '../../app/pipeline.js';
+import { Simulator } from '../../ingest/simulator/simulator.js';
+import { countPoints } from '../helpers/influx.js';
+import { testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
+
+const MEASUREMENTS = ['agri_soil', 'agri_weather', 'v2x_bsm', 'v2x_rsu_status', 'energy_meter', 'energy_heat', 'iiot_machine'];
+
+// Several instances in one shared-subscription group split the stream between them and
+// together store every message exactly once.
+describe('two instances in one shared subscription group', () => {
+  let svc: Services;
+  beforeAll(async () => {
+    svc = await startServices();
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it('share the stream and store every message once', async () => {
+    const dir = tempDir();
+    const { file, fleet } = writeFleet(dir, 99);
+    const db = uniqueName('jl_share');
+    const group = uniqueName('grp');
+    const start = async (i: number) => {
+      const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: tempDir(), devices: file, db });
+      c.mqtt.shareGroup = group;
+      c.mqtt.clientId = `${group}-${i}`;
+      const p = await Pipeline.start(c, { logger: testLogger() });
+      await waitUntil(() => p.ready().ok, 10_000, `instance ${i} ready`);
+      return p;
+    };
+    const [a, b] = [await start(1), await start(2)];
+    const N = 3000;
+    await new Simulator({ url: svc.mqttUrl, fleet, rate: 2000, count: N, seed: 8 }).run();
+    const stored = () => a.ledger.totals().stored + b.ledger.totals().stored;
+    await waitUntil(() => stored() === N, 30_000, 'all stored');
+    expect(a.ledger.totals().received).toBeGreaterThan(N / 5);
+    expect(b.ledger.totals().received).toBeGreaterThan(N / 5);
+    expect(a.ledger.totals().received + b.ledger.totals().received).toBe(N);
+    let total = 0;
+    for (const m of MEASUREMENTS) total += await countPoints(svc.influxUrl, db, m);
+    expect(total).toBe(N);
+    await a.stop();
+    await b.stop();
+  });
+});
