@@ -1,10 +1,15 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 
 /** Full path of an executable on PATH (or in /usr/sbin), or undefined. */
 export function which(bin: string): string | undefined {
   for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin']) {
-    const r = spawnSync('test', ['-x', `${dir}/${bin}`]);
-    if (r.status === 0) return `${dir}/${bin}`;
+    try {
+      accessSync(`${dir}/${bin}`, constants.X_OK);
+      return `${dir}/${bin}`;
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }

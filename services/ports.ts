@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A TCP port free on loopback right now. */
 export function freePort(): Promise<number> {
@@ -16,13 +16,11 @@ export function freePort(): Promise<number> {
 /** Whether something accepts connections on host:port. */
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    import('node:net').then(({ connect }) => {
-      const s = connect({ port, host });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
+    const s = connect({ port, host });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
     });
+    s.once('error', () => resolve(false));
   });
 }

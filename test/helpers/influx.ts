@@ -34,3 +34,12 @@ export async function rows(url: string, db: string, q: string): Promise<Record<s
   for (const s of await influxQuery(url, db, q)) for (const v of s.values) out.push(Object.fromEntries(s.columns.map((c, i) => [c, v[i]])));
   return out;
 }
+
+/** Points stored over all measurements of the shipped catalogue. */
+export async function countAllPoints(url: string, db: string): Promise<number> {
+  const { loadCatalogue } = await import('../../config/catalogue.js');
+  const { defaultConfigFile, loadPipelineConfig } = await import('../../config/pipeline.js');
+  const measurements = loadCatalogue(loadPipelineConfig(defaultConfigFile(), {}).catalogue).entries.map((e) => e.measurement);
+  const counts = await Promise.all(measurements.map((m) => countPoints(url, db, m)));
+  return counts.reduce((a, b) => a + b, 0);
+}
