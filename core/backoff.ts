@@ -4,4 +4,4 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return Math.round(minMs + random() * (ceiling - minMs));
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -158,7 +158,7 @@ export class InfluxSink {
     let attempt = 0;
     while (!this.closed && !this.spool.isEmpty()) {
       if (!this.writer) {
-        await sleep(this.opts.probeMs);
+        await this.wait(this.opts.probeMs);
         continue;
       }
       const chunk = await this.spool.read(this.opts.replayBatch);
@@ -175,7 +175,7 @@ export class InfluxSink {
           stored = await this.replayOneByOne(chunk.records);
         } else {
           this.markDown(e as Error);
-          await sleep(Math.min(this.opts.probeMs * 2 ** Math.min(attempt++, 5), 30_000));
+          await this.wait(Math.min(this.opts.probeMs * 2 ** Math.min(attempt++, 5), 30_000));
           continue;
         }
       }
@@ -207,6 +207,11 @@ export class InfluxSink {
       }
     }
     return stored;
+  }
+
+  /** Sleeps up to `ms`, waking early when the sink is closed so shutdown is prompt. */
+  private async wait(ms: number): Promise<void> {
+    for (const until = Date.now() + ms; !this.closed && Date.now() < until; ) await sleep(Math.min(100, until - Date.now()));
   }
 
   /** Waits until the spool is empty or `timeoutMs` passes. */
