@@ -37,8 +37,14 @@ export class Runner {
   private readings: Pending<Reading> = { items: [], envelopes: [] };
   private rejections: Pending<Rejection> = { items: [], envelopes: [] };
   private timer?: NodeJS.Timeout;
-  private inFlight = 0;
-  private queue: (() => Promise<void>)[] = [];
+  /**
+   * Writes run in two lanes, each with its own in-flight limit, so that dead letters are never
+   * stuck behind a slow InfluxDB (and the other way round).
+   */
+  private readonly lanes = {
+    readings: { inFlight: 0, queue: [] as (() => Promise<void>)[], limit: 1 },
+    rejections: { inFlight: 0, queue: [] as (() => Promise<void>)[], limit: 1 },
+  };
   private idleWaiters: (() => void)[] = [];
   private paused = false;
   /** Messages received but not yet stored, spooled or dead-lettered. */
@@ -53,7 +59,9 @@ export class Runner {
     private readonly ledger: Ledger,
     private readonly log: Logger,
     private readonly opts: RunnerOptions,
-  ) {}
+  ) {
+    this.lanes.readings.limit = opts.maxInFlight;
+  }
 
   handle(env: Envelope): void {
     this.pendingMessages++;
@@ -89,7 +97,7 @@ export class Runner {
   private flushReadings(): void {
     const { items, envelopes } = this.readings;
     this.readings = { items: [], envelopes: [] };
-    this.schedule(async () => {
+    this.schedule('readings', async () => {
       for (;;) {
         try {
           const refused = await this.sink.write(items);
@@ -118,7 +126,7 @@ export class Runner {
   private flushRejections(): void {
     const { items, envelopes } = this.rejections;
     this.rejections = { items: [], envelopes: [] };
-    this.schedule(async () => {
+    this.schedule('rejections', async () => {
       await this.deadLetters.write(items);
       for (const r of items) this.ledger.deadLettered(r.source, r.reason);
       this.pendingMessages -= envelopes.length;
@@ -126,34 +134,33 @@ export class Runner {
     });
   }
 
-  private schedule(job: () => Promise<void>): void {
-    this.queue.push(job);
-    this.pump();
+  private schedule(lane: keyof Runner['lanes'], job: () => Promise<void>): void {
+    this.lanes[lane].queue.push(job);
+    this.pump(this.lanes[lane]);
   }
 
-  private pump(): void {
-    while (this.inFlight < this.opts.maxInFlight && this.queue.length) {
-      const job = this.queue.shift()!;
-      this.inFlight++;
+  private pump(lane: Runner['lanes']['readings']): void {
+    while (lane.inFlight < lane.limit && lane.queue.length) {
+      const job = lane.queue.shift()!;
+      lane.inFlight++;
       job()
         .catch((e: Error) => this.log.error({ err: e.message, stack: e.stack }, 'batch failed; its messages stay unacknowledged and will be redelivered'))
         .finally(() => {
-          this.inFlight--;
-          this.pump();
-          if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+          lane.inFlight--;
+          this.pump(lane);
+          if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
         });
     }
   }
 
-  /** Batches waiting or being written. */
-  get backlog(): number {
-    return this.readings.items.length + this.rejections.items.length + this.queue.length + this.inFlight;
+  private idle(): boolean {
+    return Object.values(this.lanes).every((l) => l.inFlight === 0 && l.queue.length === 0);
   }
 
   /** Flushes and waits until every batch so far is settled. */
   async drain(): Promise<void> {
     this.flush();
-    if (this.inFlight === 0 && this.queue.length === 0) return;
+    if (this.idle()) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 }
