@@ -1,3 +1,4 @@
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { loadCatalogue } from '../../config/catalogue.js';
@@ -5,7 +6,7 @@ import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js'
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { countPoints, rows } from '../helpers/influx.js';
 import { deadLetters, getJson, publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
-import { startServices, tempDir, type Services } from '../helpers/services.js';
+import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
 
 // Done-when 2 and 5 of the core issue: valid messages of all seven types from all regions and
 // invalid ones go through the real mosquitto into the real InfluxDB; exact counts, reasons,
@@ -16,6 +17,8 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
   let dataDir: string;
   const valid: { topic: string; payload: string; measurement: string }[] = [];
   const invalid: { topic: string; payload: string; reason: string }[] = [];
+  const published: { topic: string; letter: { reason: string; topic: string } }[] = [];
+  let dlqClient: MqttClient;
 
   beforeAll(async () => {
     svc = await startServices();
@@ -46,6 +49,9 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
       { topic: good.topic, payload: JSON.stringify({ ...good.payload, data: { ...(good.payload.data as object), moisture: 140 } }), reason: 'schema_violation' },
       { topic: good.topic, payload: JSON.stringify({ ...good.payload, pad: 'x'.repeat(70_000) }), reason: 'payload_too_large' },
     );
+    dlqClient = await mqtt.connectAsync(svc.mqttUrl, { clientId: uniqueName('dlq'), clean: true });
+    dlqClient.on('message', (topic, payload) => published.push({ topic, letter: JSON.parse(payload.toString()) as { reason: string; topic: string } }));
+    await dlqClient.subscribeAsync('jl/_dlq/#', { qos: 1 });
     pipeline = await Pipeline.start(testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices: file }), { logger: testLogger() });
     await waitUntil(() => pipeline.ready().ok, 10_000, 'pipeline ready');
     await publishAll(svc.mqttUrl, [...valid, ...invalid]);
@@ -53,6 +59,7 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
   });
 
   afterAll(async () => {
+    await dlqClient?.endAsync();
     await pipeline?.stop();
     await svc?.stop();
   });
@@ -83,6 +90,12 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
     expect(big.truncated).toBe(true);
     expect(big.payloadSize).toBeGreaterThan(70_000);
     expect(Buffer.byteLength(big.payload)).toBeLessThanOrEqual(4096);
+  });
+
+  it('also publishes every dead letter to jl/_dlq/{reason}', async () => {
+    await waitUntil(() => published.length >= invalid.length, 10_000, 'dead letters on the broker');
+    expect(published.map((p) => p.topic).sort()).toEqual(invalid.map((i) => `jl/_dlq/${i.reason}`).sort());
+    for (const p of published) expect(p.topic).toBe(`jl/_dlq/${p.letter.reason}`);
   });
 
   it('balances the ledger: received = stored + dead-lettered, per source, also over HTTP', async () => {
