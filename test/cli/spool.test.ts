@@ -1,21 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../core/paths.js';
 import { Spool } from '../../storage/spool/spool.js';
 import { countPoints } from '../helpers/influx.js';
-import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
+import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 // `jlpipe spool inspect` and `jlpipe spool replay`, with the pipeline stopped.
 describe('jlpipe spool', () => {
-  let svc: Services;
-  beforeAll(async () => {
-    svc = await startServices();
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
+  const svc = useServices();
 
   it('inspects what waits per source and replays it into InfluxDB', async () => {
     const dir = tempDir();

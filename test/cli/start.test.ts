@@ -1,24 +1,18 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../core/paths.js';
 import { freePort } from '../../services/ports.js';
 import { countPoints } from '../helpers/influx.js';
 import { waitUntil } from '../helpers/pipeline.js';
-import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
+import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 // Done-when 1 (the part a test can show): `jlpipe start --simulate`, what `npm start` runs,
 // drives the simulator through the embedded broker and the pipeline into a real InfluxDB,
 // prints progress lines, and exits 0 after flushing on SIGTERM.
 describe('jlpipe start --simulate', () => {
-  let svc: Services;
-  beforeAll(async () => {
-    svc = await startServices();
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
+  const svc = useServices();
 
   it('runs the demo end to end and stops cleanly', async () => {
     const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');

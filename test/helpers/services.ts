@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalInfluxd } from '../../services/influxd.js';
@@ -45,4 +46,19 @@ let counter = 0;
 /** A name no other test run uses (databases, client ids). */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+}
+
+/**
+ * Real services for the enclosing describe block: started before its tests, stopped after.
+ * The returned object is filled in by the beforeAll hook, so read it inside tests and hooks.
+ */
+export function useServices(): Services {
+  const svc = {} as Services;
+  beforeAll(async () => {
+    Object.assign(svc, await startServices());
+  });
+  afterAll(async () => {
+    await svc.stop?.();
+  });
+  return svc;
 }

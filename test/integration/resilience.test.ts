@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { packageRoot } from '../../core/paths.js';
 import { Simulator } from '../../ingest/simulator/simulator.js';
 import { freePort } from '../../services/ports.js';
 import { countAllPoints } from '../helpers/influx.js';
 import { testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
-import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
+import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 const total = countAllPoints;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,14 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Done-when 4: nothing lost and nothing duplicated when InfluxDB dies mid-stream, and when the
 // pipeline itself is SIGKILLed mid-stream (QoS 1 persistent session + idempotent points).
 describe('resilience', () => {
-  let svc: Services;
-
-  beforeAll(async () => {
-    svc = await startServices();
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
+  const svc = useServices();
 
   it('loses and duplicates nothing when InfluxDB is killed mid-stream and comes back', async () => {
     expect(svc.influxd, 'this test kills its own influxd; unset JL_INFLUX_URL').toBeDefined();

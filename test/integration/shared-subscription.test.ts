@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { Simulator } from '../../ingest/simulator/simulator.js';
 import { countAllPoints } from '../helpers/influx.js';
 import { testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
-import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
+import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 
 // Several instances in one shared-subscription group split the stream between them and
 // together store every message exactly once.
 describe('two instances in one shared subscription group', () => {
-  let svc: Services;
-  beforeAll(async () => {
-    svc = await startServices();
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
+  const svc = useServices();
 
   it('share the stream and store every message once', async () => {
     const dir = tempDir();
