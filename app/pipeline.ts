@@ -11,6 +11,15 @@ import { Ledger } from '../core/ledger.js';
 import { Runner } from '../core/runner.js';
 import type { Reading } from '../core/types.js';
 import { DeadLetterSink } from '../deadletter/sink.js';
+import { AlertDispatcher } from '../alerts/dispatcher.js';
+import { IncidentManager } from '../alerts/incidents.js';
+import { IncidentPoints, incidentLine, openGaugeLines } from '../alerts/incident-points.js';
+import { readLogRecords } from '../alerts/incident-log.js';
+import { Outbox } from '../alerts/outbox.js';
+import { SubscriptionStore } from '../alerts/subscriptions.js';
+import { DetectionEngine } from '../processors/anomaly/engine.js';
+import { hashToken, type ApiToken } from '../server/auth.js';
+import { buildMetrics } from '../server/metrics.js';
 import { EmbeddedBroker } from '../ingest/mqtt/embedded-broker.js';
 import { MqttSource } from '../ingest/mqtt/source.js';
 import { ingest, type IngestContext } from '../processors/ingest.js';
@@ -56,7 +65,14 @@ export class Pipeline {
   influxd?: LocalInfluxd;
   http?: FastifyInstance;
   httpPort?: number;
+  detection!: DetectionEngine;
+  incidents!: IncidentManager;
+  subscriptions!: SubscriptionStore;
+  dispatcher!: AlertDispatcher;
+  incidentPoints!: IncidentPoints;
+  tokens: ApiToken[] = [];
   private progressTimer?: NodeJS.Timeout;
+  private housekeeping?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
   private lastProgress = { at: Date.now(), received: 0 };
 
@@ -92,7 +108,12 @@ export class Pipeline {
     const refused = (rec: SpoolRecord, detail: string) =>
       this.deadLetters.write(rec.lines.map((line) => ({ source: Object.keys(rec.sources).join(','), reason: 'storage_rejected' as const, detail, topic: '(spool)', payload: Buffer.from(line), receivedAt: Date.now() })));
     this.sink = new InfluxSink(this.writer, spool, this.ledger, this.log, { ...c.influx, ...c.spool }, refused);
-    this.runner = new Runner((m) => ingest(this.ctx, m), this.sink, this.deadLetters, this.ledger, this.log, {
+    this.startAlerts();
+    this.runner = new Runner((m) => {
+      const outcome = ingest(this.ctx, m);
+      this.detection.observe(outcome);
+      return outcome;
+    }, this.sink, this.deadLetters, this.ledger, this.log, {
       batchSize: c.influx.batchSize,
       flushMs: c.influx.flushMs,
       maxInFlight: c.influx.maxInFlight,
@@ -108,13 +129,33 @@ export class Pipeline {
       this.log.info({ url }, 'no broker configured: embedded aedes broker started');
     }
     this.source = new MqttSource({ ...c.mqtt, url, protocolVersion }, this.log);
+    this.dispatcher.start();
+    this.detection.start();
     if (c.deadLetter.publish) this.deadLetters.publisher = (t, b) => this.source.publish(t, b);
 
     this.watcher = new ConfigWatcher(c.catalogue, c.devices, (cat, reg) => (this.ctx = { ...this.ctx, catalogue: cat, registry: reg }), this.log);
     await this.watcher.start(catalogue.entries.map((e) => e.file).filter((f) => f !== catalogue.file));
 
     if (this.opts.http !== false) {
-      this.http = buildHttp({ ready: () => this.ready(), stats: () => this.stats() });
+      this.tokens = this.apiTokens();
+      this.http = buildHttp({
+        ready: () => this.ready(),
+        stats: () => this.stats(),
+        catalogue: () => this.ctx.catalogue,
+        incidents: this.incidents,
+        subscriptions: this.subscriptions,
+        tokens: () => this.tokens,
+        metrics: buildMetrics({
+          ledger: () => this.ledger.snapshot(),
+          spoolBytes: () => this.sink.spoolBytes,
+          influxUp: () => this.sink.up,
+          anomalies: () => this.detection.stats().anomalies,
+          late: () => this.detection.stats().late,
+          incidents: () => this.incidents.counts(),
+          outboxPending: () => this.dispatcher.outbox.size,
+          deliveryFailures: () => this.dispatcher.failures,
+        }),
+      });
       await this.http.listen({ port: c.http.port, host: c.http.host });
       this.httpPort = (this.http.server.address() as { port: number }).port;
       this.log.info({ port: this.httpPort }, 'HTTP API listening');
@@ -124,6 +165,39 @@ export class Pipeline {
       this.progressTimer = setInterval(() => this.progress(), c.log.progressEverySec * 1000);
       this.progressTimer.unref();
     }
+  }
+
+  /**
+   * Anomaly processors -> incidents (hash-chained log) -> alert subscriptions (durable outbox)
+   * and the `incidents` measurement. The whole incident log is written to InfluxDB again at
+   * start, which overwrites rather than duplicates, so the dashboards catch up after an outage.
+   */
+  private startAlerts(): void {
+    const c = this.config;
+    this.incidents = new IncidentManager(join(c.dataDir, 'incidents', 'incidents.log'), c.incidents, this.log);
+    this.subscriptions = new SubscriptionStore(join(c.dataDir, 'subscriptions.json'));
+    this.dispatcher = new AlertDispatcher(this.subscriptions, new Outbox(join(c.dataDir, 'alerts', 'outbox.jsonl')), c.alerts, this.log, (topic, body) => this.source.publish(topic, body));
+    this.incidentPoints = new IncidentPoints(() => (this.sink?.up ? this.writer : undefined), this.log);
+    this.incidentPoints.push(readLogRecords(this.incidents.log.file).map((r) => incidentLine(r.event, r.incident, r.at, r.n)));
+    this.incidents.on(this.dispatcher.onIncident);
+    this.incidents.on((event, inc, n) => this.incidentPoints.push([incidentLine(event, inc, Date.now(), n)]));
+    this.detection = new DetectionEngine(c.detection, { catalogue: () => this.ctx.catalogue, registry: () => this.ctx.registry }, (a) => this.incidents.observe(a), this.log);
+    let ticks = 0;
+    this.housekeeping = setInterval(() => {
+      this.incidents.tick();
+      if (ticks++ % 10 === 0) this.incidentPoints.push(openGaugeLines(this.incidents.all(), Date.now()));
+      void this.incidentPoints.flush();
+    }, 1000);
+    this.housekeeping.unref();
+  }
+
+  /** Configured tokens, or one admin token generated once into the data dir (demo, npm start). */
+  private apiTokens(): ApiToken[] {
+    if (this.config.api.tokens.length) return this.config.api.tokens;
+    const file = join(this.config.dataDir, 'api-token');
+    if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+    this.log.warn({ file }, 'no API tokens configured: an admin token was generated into this file');
+    return [{ name: 'local-admin', role: 'admin', sha256: hashToken(readFileSync(file, 'utf8').trim()) }];
   }
 
   private async startInflux(): Promise<void> {
@@ -180,6 +254,9 @@ export class Pipeline {
       mqtt: { connected: this.source.connected, subscribed: this.source.subscribed, reconnects: this.source.reconnects, unacked: this.source.unacked, ignored: this.source.ignored },
       influx: { up: this.sink.up, api: this.writer?.api, version: this.writer?.server?.version, writes: this.sink.writes, writeErrors: this.sink.writeErrors },
       spool: { bytes: this.sink.spoolBytes, limit: this.config.spool.maxBytes, alarm: this.sink.spoolAlarm },
+      detection: this.detection.stats(),
+      incidents: this.incidents.counts(),
+      alerts: { outbox: this.dispatcher.outbox.size, delivered: this.dispatcher.outbox.delivered, dropped: this.dispatcher.outbox.dropped, failures: this.dispatcher.failures },
       catalogue: { version: this.ctx.catalogue.version, entries: this.ctx.catalogue.entries.length, devices: this.ctx.registry.size, ...this.watcher.status },
     };
   }
@@ -206,8 +283,14 @@ export class Pipeline {
    */
   async stop(): Promise<void> {
     clearInterval(this.progressTimer);
+    clearInterval(this.housekeeping);
     this.source?.pause();
     await this.runner?.drain();
+    this.detection?.stop();
+    this.dispatcher?.stop();
+    this.incidents?.close();
+    this.dispatcher?.outbox.close();
+    await this.incidentPoints?.flush();
     await this.source?.stop().catch(() => {});
     await this.watcher?.close();
     await this.sink?.close();

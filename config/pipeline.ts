@@ -3,6 +3,10 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { InfluxTarget } from '../storage/influx/writer.js';
 import { packageRoot } from '../core/paths.js';
+import type { IncidentsConfig } from '../alerts/incidents.js';
+import type { DeliveryConfig } from '../alerts/dispatcher.js';
+import type { DetectionConfig } from '../processors/anomaly/config.js';
+import type { ApiToken } from '../server/auth.js';
 import { makeAjv } from './ajv.js';
 import { pipelineSchema } from './schemas/pipeline.schema.js';
 import { readYamlFile, validateYaml } from './yaml-file.js';
@@ -43,6 +47,10 @@ export interface PipelineConfig {
   http: { port: number; host: string };
   pseudonymKey?: string;
   log: { level: string; progressEverySec: number };
+  detection: DetectionConfig;
+  incidents: IncidentsConfig;
+  alerts: DeliveryConfig;
+  api: { tokens: ApiToken[] };
 }
 
 const validatePipeline = makeAjv({ useDefaults: true }).compile(pipelineSchema);

@@ -15,6 +15,8 @@ export interface RawMessage {
   payload: Buffer;
   /** Arrival time, ms since epoch. */
   receivedAt: number;
+  /** MQTT DUP flag: the broker is redelivering a message it may have sent before. */
+  dup?: boolean;
 }
 
 /** A raw message plus the way to tell its source it is safe to forget. */
@@ -43,6 +45,8 @@ export interface Reading {
   device: string;
   seq: number;
   receivedAt: number;
+  /** Redelivered by the broker (MQTT DUP): a repeated seq is then not a replay. */
+  dup?: boolean;
 }
 
 export const REJECT_REASONS = [
@@ -66,6 +70,13 @@ export interface Rejection {
   topic: string;
   payload: Buffer;
   receivedAt: number;
+  /** What the detectors need to know about the refusal, where ingest could tell. */
+  signal?: RejectSignal;
 }
+
+/** Facts ingest found while refusing a message, for the anomaly processors. */
+export type RejectSignal =
+  | { kind: 'range'; field: string; value: number; limit: number; bound: 'minimum' | 'maximum' }
+  | { kind: 'future_ts'; eventMs: number };
 
 export type Outcome = { ok: true; reading: Reading } | { ok: false; rejection: Rejection };

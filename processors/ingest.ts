@@ -1,6 +1,7 @@
 import type { Catalogue, CatalogueEntry } from '../config/catalogue.js';
 import type { Registry } from '../config/devices.js';
-import type { Outcome, RawMessage, Reading, RejectReason } from '../core/types.js';
+import type { ErrorObject } from 'ajv';
+import type { Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
 import { eventTimeMs, validateEnvelope, type WirePayload } from './envelope.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
 import { verify } from './signature.js';
@@ -13,6 +14,15 @@ export interface IngestContext {
   pseudonymKey: Buffer;
   maxPayloadBytes: number;
   futureToleranceMs: number;
+}
+
+/** A value outside the schema's physical range is a signal for the range processor. */
+function rangeSignal(e: ErrorObject, data: Record<string, unknown>): RejectSignal | undefined {
+  if (e.keyword !== 'minimum' && e.keyword !== 'maximum') return undefined;
+  const field = e.instancePath.slice(1);
+  const value = data[field];
+  if (typeof value !== 'number' || field.includes('/')) return undefined;
+  return { kind: 'range', field, value, limit: (e.params as { limit: number }).limit, bound: e.keyword };
 }
 
 const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -29,7 +39,7 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
   let parts: TopicParts | undefined;
   let entry: CatalogueEntry | undefined;
   let body: unknown;
-  const reject = (reason: RejectReason, detail: string): Outcome => ({
+  const reject = (reason: RejectReason, detail: string, signal?: RejectSignal): Outcome => ({
     ok: false,
     rejection: {
       source: sourceKey(parts),
@@ -39,6 +49,7 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
       // A dead letter must not keep a personal identifier in clear either.
       payload: entry?.personalFields.length ? redactPersonal(ctx.pseudonymKey, entry.personalFields, msg.payload, body) : msg.payload,
       receivedAt: msg.receivedAt,
+      ...(signal ? { signal } : {}),
     },
   });
 
@@ -84,11 +95,11 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
   if (!entry.validate(payload.data)) {
     const e = entry.validate.errors![0];
     const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : '';
-    return reject('schema_violation', `data${e.instancePath} ${e.message}${extra}`);
+    return reject('schema_violation', `data${e.instancePath} ${e.message}${extra}`, rangeSignal(e, payload.data));
   }
   const eventMs = eventTimeMs(payload.ts);
   if (Number.isNaN(eventMs)) return reject('schema_violation', 'ts is outside 2000-2100');
-  if (eventMs > now + ctx.futureToleranceMs) return reject('schema_violation', `ts is ${eventMs - now} ms in the future`);
+  if (eventMs > now + ctx.futureToleranceMs) return reject('schema_violation', `ts is ${eventMs - now} ms in the future`, { kind: 'future_ts', eventMs });
 
   const fields: Reading['fields'] = {};
   for (const [name, value] of Object.entries(payload.data)) {
@@ -125,6 +136,7 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
       device: parts.device,
       seq: payload.seq,
       receivedAt: msg.receivedAt,
+      ...(msg.dup ? { dup: true } : {}),
     },
   };
 }

@@ -3,6 +3,8 @@
  * file at start, fills the defaults and documents each option. Environment variables override
  * (see config/load-pipeline.ts).
  */
+import { detectionSchema } from '../../processors/anomaly/config.js';
+
 export const pipelineSchema = {
   $id: 'jl:pipeline',
   type: 'object',
@@ -90,6 +92,65 @@ export const pipelineSchema = {
       properties: {
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Env JL_HTTP_PORT.' },
         host: { type: 'string', default: '127.0.0.1' },
+      },
+    },
+    detection: detectionSchema,
+    incidents: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        openAfter: { type: 'integer', minimum: 1, default: 1, description: 'Anomalies of one key within openWindowMs before an incident opens.' },
+        openWindowMs: { type: 'integer', minimum: 0, default: 60000 },
+        clearAfterMs: { type: 'integer', minimum: 0, default: 600000, description: 'Quiet this long and the signal is marked cleared (the incident stays open for the operator).' },
+        reopenWindowMs: { type: 'integer', minimum: 0, default: 600000, description: 'A signal returning within this time after resolution reopens the incident instead of opening a new one (flap control).' },
+        logUpdatesEveryMs: { type: 'integer', minimum: 0, default: 30000, description: 'Merged anomalies are logged at most this often per incident.' },
+        maxDevices: { type: 'integer', minimum: 1, default: 1000, description: 'Devices listed per incident; the count goes on.' },
+        grading: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            devicesForOneLevel: { type: 'integer', minimum: 1, default: 10 },
+            devicesForTwoLevels: { type: 'integer', minimum: 1, default: 100 },
+            reportWithinMsCritical: { type: 'integer', minimum: 0, default: 3600000, description: 'Report-by deadline of level III+ for critical infrastructure (1 h).' },
+            reportWithinMs: { type: 'integer', minimum: 0, default: 14400000, description: 'Report-by deadline of level III+ otherwise (4 h).' },
+          },
+        },
+      },
+    },
+    alerts: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        timeoutMs: { type: 'integer', minimum: 100, default: 10000, description: 'Webhook request timeout.' },
+        retryMinMs: { type: 'integer', minimum: 1, default: 1000 },
+        retryMaxMs: { type: 'integer', minimum: 1, default: 300000 },
+        maxAgeMs: { type: 'integer', minimum: 1000, default: 604800000, description: 'Undelivered alerts older than this are dropped and logged.' },
+        concurrency: { type: 'integer', minimum: 1, default: 8 },
+      },
+    },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        tokens: {
+          type: 'array',
+          default: [],
+          description: 'Bearer tokens, stored as sha256 hex of the token. With none, an admin token is generated into dataDir/api-token at start.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'role', 'sha256'],
+            properties: {
+              name: { type: 'string', minLength: 1 },
+              role: { enum: ['viewer', 'operator', 'admin'] },
+              sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            },
+          },
+        },
       },
     },
     pseudonymKey: { type: 'string', description: 'Key of the pseudonymising hash (hex). Env JL_PSEUDONYM_KEY; else generated once into dataDir.' },

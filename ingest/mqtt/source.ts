@@ -124,7 +124,7 @@ export class MqttSource {
       ack();
       return;
     }
-    this.onMessage({ msg: { topic, payload, receivedAt: Date.now() }, ack });
+    this.onMessage({ msg: { topic, payload, receivedAt: Date.now(), dup: packet.dup }, ack });
   }
 
   /** Connects and starts delivering envelopes to `handler`. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../core/paths.js';
@@ -38,7 +38,8 @@ log: { progressEverySec: 1 }
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     await waitUntil(() => (out.match(/"msg":"progress: /g) ?? []).length >= 3, 30_000, 'three progress lines');
     await waitUntil(async () => (await countPoints(svc.influxUrl, db, 'energy_meter')) > 0, 10_000, 'points in InfluxDB');
-    const stats = (await (await fetch(`http://127.0.0.1:${httpPort}/stats`)).json()) as { totals: { received: number; stored: number; deadLettered: number } };
+    const token = readFileSync(join(dir, 'data', 'api-token'), 'utf8').trim(); // generated: no tokens configured
+    const stats = (await (await fetch(`http://127.0.0.1:${httpPort}/stats`, { headers: { authorization: `Bearer ${token}` } })).json()) as { totals: { received: number; stored: number; deadLettered: number } };
     expect(stats.totals.received).toBeGreaterThan(300);
     expect(stats.totals.deadLettered).toBe(0);
     child.kill('SIGTERM');

@@ -6,7 +6,11 @@ import { loadPipelineConfig, defaultConfigFile, type PipelineConfig } from '../.
 import { makeFleet, registryYaml, type SimDevice } from '../../ingest/simulator/fleet.js';
 import { waitUntil } from '../../services/process.js';
 import type { DeadLetter } from '../../deadletter/record.js';
+import { hashToken } from '../../server/auth.js';
 import { uniqueName } from './services.js';
+
+/** API tokens of the tests, one per role. */
+export const TOKENS = { viewer: 'test-viewer-token', operator: 'test-operator-token', admin: 'test-admin-token' } as const;
 
 export { waitUntil };
 
@@ -26,6 +30,7 @@ export function testConfig(opts: { mqttUrl: string; influxUrl: string; dataDir: 
   c.log.level = process.env.JL_TEST_LOG ?? 'silent';
   if (opts.devices) c.devices = opts.devices;
   if (opts.catalogue) c.catalogue = opts.catalogue;
+  c.api.tokens = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `test-${role}`, role, sha256: hashToken(TOKENS[role]) }));
   c.pseudonymKey = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
   return c;
 }
@@ -56,8 +61,19 @@ export function deadLetters(dataDir: string): DeadLetter[] {
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DeadLetter));
 }
 
-/** GET a JSON endpoint of the pipeline's HTTP API. */
-export async function getJson<T = any>(port: number, path: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+/** GET a JSON endpoint of the pipeline's HTTP API, with a bearer token (viewer by default). */
+export async function getJson<T = any>(port: number, path: string, token: string = TOKENS.viewer): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** A request with a JSON body to the pipeline's HTTP API. */
+export async function sendJson<T = any>(port: number, method: string, path: string, body: unknown, token?: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }

@@ -6,7 +6,7 @@ import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js'
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { makeFleet } from '../../ingest/simulator/fleet.js';
 import { rows } from '../helpers/influx.js';
-import { publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { getJson, publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { startServices, tempDir, type Services } from '../helpers/services.js';
 
 // Done-when 6: the catalogue and registry reload on file change; points carry the new
@@ -61,7 +61,7 @@ describe('hot reload of catalogue and registry', () => {
     expect(err).toMatch(/catalogue\.yaml:\d+:/); // the line of the bad value
     expect(pipeline.ctx.catalogue.version).toBe('2026.11.2');
     expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.2');
-    const stats = (await (await fetch(`http://127.0.0.1:${pipeline.httpPort}/stats`)).json()) as { catalogue: { failures: number; lastError: string } };
+    const stats = (await getJson<{ catalogue: { failures: number; lastError: string } }>(pipeline.httpPort!, '/stats')).body;
     expect(stats.catalogue.lastError).toBe(err);
     writeFileSync(catalogueFile, good);
     await waitUntil(() => pipeline.watcher.status.lastError === undefined, 10_000, 'good catalogue back');

@@ -94,7 +94,7 @@ log: { level: warn, progressEverySec: 0 }
     const env = { ...process.env, JL_MQTT_URL: '', JL_INFLUX_URL: '' };
     const startChild = async () => {
       const child = spawn(process.execPath, [cli, 'start', '-c', cfg], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-      await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, 20_000, 'pipeline child healthy');
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000, 'pipeline child ready');
       return child;
     };
     const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));

@@ -1,0 +1,281 @@
+import type { Logger } from 'pino';
+import type { Anomaly, Category, Level } from '../core/anomaly.js';
+import { levelOf, reportDeadline, type GradingConfig } from './grading.js';
+import { incidentKey, type Incident, type IncidentState, type TimelineEntry } from './incident.js';
+import { IncidentLog } from './incident-log.js';
+
+export interface IncidentsConfig {
+  /** Anomalies of one key within openWindowMs before an incident opens (flap control). */
+  openAfter: number;
+  openWindowMs: number;
+  /** Quiet this long (wall time) and the signal is marked cleared (the incident stays open). */
+  clearAfterMs: number;
+  /** A signal that returns within this time after resolution reopens the same incident. */
+  reopenWindowMs: number;
+  /** Merged anomalies are written to the log at most this often per incident. */
+  logUpdatesEveryMs: number;
+  /** Devices listed per incident (the count goes on). */
+  maxDevices: number;
+  grading: GradingConfig;
+}
+
+export type IncidentEvent = TimelineEntry['event'];
+/** Hears every change after it is in the log; `n` is the log record's number (unique). */
+export type IncidentListener = (event: IncidentEvent, incident: Incident, n: number) => void;
+
+export interface IncidentFilter {
+  state?: IncidentState;
+  /** Most severe level last: `maxLevel: 3` lists I, II and III. */
+  maxLevel?: Level;
+  category?: Category;
+  sector?: string;
+  region?: string;
+  overdue?: boolean;
+}
+
+export class IncidentError extends Error {
+  constructor(readonly status: 404 | 409, message: string) {
+    super(message);
+  }
+}
+
+const MAX_TIMELINE = 100;
+
+/**
+ * Turns anomalies into incidents: deduplicated by key, graded by scope, with report-by deadlines
+ * and an overdue state, a lifecycle open -> acknowledged -> resolved, and flap control (a
+ * threshold to open, reopening instead of a new incident when a signal returns soon after
+ * resolution). Every change is appended to the hash-chained log before listeners hear of it,
+ * and the state is rebuilt from that log at start.
+ */
+export class IncidentManager {
+  private readonly byId = new Map<string, Incident>();
+  /** The live (open or acknowledged) incident of each key, or the last resolved one. */
+  private readonly byKey = new Map<string, Incident>();
+  private readonly pending = new Map<string, { n: number; first: number }>();
+  private readonly dirty = new Set<string>();
+  private readonly lastLogged = new Map<string, number>();
+  private readonly listeners: IncidentListener[] = [];
+  private seq = 0;
+  readonly log: IncidentLog;
+
+  constructor(file: string, private readonly cfg: IncidentsConfig, private readonly logger?: Logger, private readonly clock: () => number = Date.now) {
+    this.log = new IncidentLog(file);
+    for (const r of this.log.open()) {
+      this.byId.set(r.incident.id, r.incident);
+      this.byKey.set(r.incident.key, r.incident);
+      this.seq = Math.max(this.seq, Number(r.incident.id.split('-').at(-1)) || 0);
+    }
+    if (this.byId.size) logger?.info({ incidents: this.byId.size, open: this.list({ state: 'open' }).total }, 'incidents restored from the log');
+  }
+
+  on(fn: IncidentListener): void {
+    this.listeners.push(fn);
+  }
+
+  /** Merges an anomaly into its incident, opening, reopening or escalating one as needed. */
+  observe(a: Anomaly): void {
+    const now = this.clock();
+    const key = incidentKey(a);
+    let inc = this.byKey.get(key);
+    if (inc && inc.state === 'resolved' && now - (inc.resolvedAt ?? 0) > this.cfg.reopenWindowMs) inc = undefined;
+    if (!inc) {
+      if (!this.threshold(key, now)) return;
+      this.open(a, key, now);
+      return;
+    }
+    const before = inc.level;
+    this.merge(inc, a, now);
+    if (inc.state === 'resolved') {
+      inc.state = 'open';
+      inc.reopened++;
+      delete inc.resolvedAt;
+      delete inc.resolvedBy;
+      this.record(inc, 'reopened', now, { note: a.detail });
+    } else if (inc.level < before) {
+      this.record(inc, 'escalated', now, { level: inc.level, note: `scope: ${inc.deviceCount} device(s)${inc.regionWide ? ', region-wide' : ''}` });
+    } else {
+      this.dirty.add(inc.id);
+    }
+  }
+
+  private threshold(key: string, now: number): boolean {
+    if (this.cfg.openAfter <= 1) return true;
+    let p = this.pending.get(key);
+    if (!p || now - p.first > this.cfg.openWindowMs) this.pending.set(key, (p = { n: 0, first: now }));
+    if (++p.n < this.cfg.openAfter) return false;
+    this.pending.delete(key);
+    return true;
+  }
+
+  private open(a: Anomaly, key: string, now: number): void {
+    const day = new Date(now).toISOString().slice(0, 10).replaceAll('-', '');
+    const inc: Incident = {
+      id: `INC-${day}-${String(++this.seq).padStart(6, '0')}`,
+      key,
+      detector: a.detector,
+      kind: a.kind,
+      category: a.category,
+      level: a.baseLevel,
+      state: 'open',
+      sector: a.sector,
+      region: a.region,
+      code: a.code,
+      grade: a.grade,
+      criticalInfrastructure: false,
+      regionWide: false,
+      title: `${a.detector}.${a.kind} in ${a.sector}/${a.region}`,
+      lastDetail: a.detail,
+      openedAt: now,
+      updatedAt: now,
+      firstEventMs: a.eventMs,
+      lastEventMs: a.eventMs,
+      count: 0,
+      devices: {},
+      deviceCount: 0,
+      active: true,
+      overdue: false,
+      reopened: 0,
+      timeline: [],
+    };
+    this.merge(inc, a, now);
+    inc.reportBy = reportDeadline(inc.level, inc.criticalInfrastructure, now, this.cfg.grading);
+    this.byId.set(inc.id, inc);
+    this.byKey.set(key, inc);
+    this.record(inc, 'opened', now, { level: inc.level, note: a.detail });
+  }
+
+  private merge(inc: Incident, a: Anomaly, now: number): void {
+    inc.count++;
+    inc.updatedAt = now;
+    inc.active = true;
+    inc.lastDetail = a.detail;
+    inc.firstEventMs = Math.min(inc.firstEventMs, a.eventMs);
+    inc.lastEventMs = Math.max(inc.lastEventMs, a.eventMs);
+    inc.criticalInfrastructure ||= a.criticalInfrastructure;
+    inc.regionWide ||= !!a.regionWide;
+    if (a.grade === 'core' || (a.grade === 'important' && inc.grade === 'general')) inc.grade = a.grade;
+    if (a.device && !(a.device in inc.devices)) {
+      inc.deviceCount++;
+      if (inc.deviceCount <= this.cfg.maxDevices) inc.devices[a.device] = a.eventMs;
+    }
+    const level = Math.min(inc.level, levelOf(inc, a.baseLevel, this.cfg.grading)) as Level;
+    if (level !== inc.level) {
+      inc.level = level;
+      // A deadline is set once, when the incident first becomes reportable.
+      inc.reportBy ??= reportDeadline(level, inc.criticalInfrastructure, now, this.cfg.grading);
+    }
+  }
+
+  /** Appends to the log first (durable), then tells listeners. */
+  private record(inc: Incident, event: IncidentEvent, now: number, extra: Omit<TimelineEntry, 'at' | 'event'> = {}): void {
+    if (event !== 'updated') {
+      inc.timeline.push({ at: now, event, ...extra });
+      if (inc.timeline.length > MAX_TIMELINE) inc.timeline.splice(1, inc.timeline.length - MAX_TIMELINE);
+    }
+    const rec = this.log.append(now, event, inc);
+    this.dirty.delete(inc.id);
+    this.lastLogged.set(inc.id, now);
+    for (const fn of this.listeners) {
+      try {
+        fn(event, inc, rec.n);
+      } catch (e) {
+        this.logger?.error({ err: (e as Error).message, incident: inc.id }, 'incident listener failed');
+      }
+    }
+  }
+
+  acknowledge(id: string, by: string, note?: string, reported = false): Incident {
+    const inc = this.get(id);
+    if (inc.state !== 'open') throw new IncidentError(409, `incident ${id} is ${inc.state}, not open`);
+    const now = this.clock();
+    inc.state = 'acknowledged';
+    inc.acknowledgedAt = now;
+    inc.acknowledgedBy = by;
+    inc.updatedAt = now;
+    if (reported) this.markReported(inc, by, now);
+    this.record(inc, 'acknowledged', now, { by, note });
+    return inc;
+  }
+
+  resolve(id: string, by: string, note?: string, reported = false): Incident {
+    const inc = this.get(id);
+    if (inc.state === 'resolved') throw new IncidentError(409, `incident ${id} is already resolved`);
+    const now = this.clock();
+    inc.state = 'resolved';
+    inc.resolvedAt = now;
+    inc.resolvedBy = by;
+    inc.updatedAt = now;
+    inc.active = false;
+    if (reported) this.markReported(inc, by, now);
+    this.record(inc, 'resolved', now, { by, note });
+    return inc;
+  }
+
+  private markReported(inc: Incident, by: string, now: number): void {
+    if (inc.reportedAt) return;
+    inc.reportedAt = now;
+    inc.reportedBy = by;
+    inc.overdue = false;
+    inc.timeline.push({ at: now, event: 'reported', by });
+  }
+
+  get(id: string): Incident {
+    const inc = this.byId.get(id);
+    if (!inc) throw new IncidentError(404, `no incident ${id}`);
+    return inc;
+  }
+
+  /** Newest first. */
+  list(f: IncidentFilter = {}, offset = 0, limit = 100): { total: number; items: Incident[] } {
+    const all = [...this.byId.values()].filter(
+      (i) =>
+        (!f.state || i.state === f.state) &&
+        (!f.maxLevel || i.level <= f.maxLevel) &&
+        (!f.category || i.category === f.category) &&
+        (!f.sector || i.sector === f.sector) &&
+        (!f.region || i.region === f.region) &&
+        (f.overdue === undefined || i.overdue === f.overdue),
+    );
+    all.sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));
+    return { total: all.length, items: all.slice(offset, offset + limit) };
+  }
+
+  all(): Incident[] {
+    return [...this.byId.values()];
+  }
+
+  /** Marks deadlines missed, signals gone quiet, and logs merged anomalies (throttled). */
+  tick(now = this.clock()): void {
+    for (const inc of this.byId.values()) {
+      if (inc.state === 'resolved') continue;
+      if (inc.reportBy && !inc.reportedAt && !inc.overdue && now > inc.reportBy) {
+        inc.overdue = true;
+        this.record(inc, 'overdue', now, { note: `report was due by ${new Date(inc.reportBy).toISOString()}` });
+      }
+      if (inc.active && now - inc.updatedAt > this.cfg.clearAfterMs) {
+        inc.active = false;
+        this.record(inc, 'cleared', now, { note: 'signal quiet' });
+      }
+    }
+    for (const id of this.dirty) {
+      const inc = this.byId.get(id)!;
+      if (now - (this.lastLogged.get(id) ?? 0) >= this.cfg.logUpdatesEveryMs) this.record(inc, 'updated', now);
+    }
+  }
+
+  /** Writes pending merges to the log and closes it. */
+  close(): void {
+    for (const id of [...this.dirty]) this.record(this.byId.get(id)!, 'updated', this.clock());
+    this.log.close();
+  }
+
+  counts(): Record<string, number> {
+    const c: Record<string, number> = { open: 0, acknowledged: 0, resolved: 0, overdue: 0 };
+    for (const i of this.byId.values()) {
+      c[i.state]++;
+      if (i.overdue) c.overdue++;
+    }
+    return c;
+  }
+}

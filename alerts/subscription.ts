@@ -1,0 +1,80 @@
+import type { Grade } from '../config/catalogue.js';
+import { CATEGORIES, type Category, type Level } from '../core/anomaly.js';
+import type { Incident } from './incident.js';
+import type { IncidentEvent } from './incidents.js';
+
+export type Channel = { type: 'webhook'; url: string; secret: string } | { type: 'mqtt'; topicPrefix: string };
+
+/** Who gets which alerts, how, and which data grades they are cleared for. */
+export interface Subscription {
+  id: string;
+  name: string;
+  filters: {
+    sectors?: string[];
+    /** Division codes; a city code (ending 00) also matches its counties. */
+    regions?: string[];
+    categories?: Category[];
+    /** Least severe level delivered: 4 = all, 3 = III and above, ... */
+    minLevel: Level;
+  };
+  /** Highest data grade this subscriber may learn about. */
+  clearance: Grade;
+  events: IncidentEvent[];
+  channel: Channel;
+  createdAt: number;
+}
+
+export const ALERT_EVENTS: IncidentEvent[] = ['opened', 'escalated', 'reopened', 'acknowledged', 'resolved', 'overdue'];
+
+/** JSON Schema of a subscription as the API takes it (id and createdAt are assigned). */
+export const subscriptionInputSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'channel'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    filters: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        sectors: { type: 'array', items: { enum: ['agri', 'v2x', 'energy', 'iiot'] } },
+        regions: { type: 'array', items: { type: 'string', pattern: '^22\\d{4}$' } },
+        categories: { type: 'array', items: { enum: [...CATEGORIES] } },
+        minLevel: { type: 'integer', minimum: 1, maximum: 4, default: 4 },
+      },
+    },
+    clearance: { enum: ['general', 'important', 'core'], default: 'general' },
+    events: { type: 'array', items: { enum: ALERT_EVENTS }, minItems: 1, default: ['opened', 'escalated', 'reopened', 'resolved', 'overdue'] },
+    channel: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'url', 'secret'],
+          properties: { type: { const: 'webhook' }, url: { type: 'string', format: 'uri', pattern: '^https?://' }, secret: { type: 'string', minLength: 16 } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type'],
+          properties: { type: { const: 'mqtt' }, topicPrefix: { type: 'string', pattern: '^jl/alerts(/[^#+/]+)*$', default: 'jl/alerts' } },
+        },
+      ],
+    },
+  },
+} as const;
+
+const GRADE_RANK: Record<Grade, number> = { general: 0, important: 1, core: 2 };
+
+/** Whether `sub` may and wants to hear about `event` on `inc`. Clearance is never waived. */
+export function matches(sub: Subscription, event: IncidentEvent, inc: Incident): boolean {
+  if (GRADE_RANK[inc.grade] > GRADE_RANK[sub.clearance]) return false;
+  if (!sub.events.includes(event)) return false;
+  const f = sub.filters;
+  if (inc.level > f.minLevel) return false;
+  if (f.sectors && !f.sectors.includes(inc.sector)) return false;
+  if (f.categories && !f.categories.includes(inc.category)) return false;
+  if (f.regions && !f.regions.some((r) => r === inc.region || (r.endsWith('00') && inc.region.startsWith(r.slice(0, 4))))) return false;
+  return true;
+}

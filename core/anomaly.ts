@@ -1,0 +1,90 @@
+/**
+ * Contracts of the anomaly processors and the incidents they raise. No I/O here.
+ *
+ * A detector sees readings (in arrival order, with event-time lateness marked) and rejections,
+ * and emits Anomalies. The incident manager turns anomalies into graded Incidents.
+ */
+import type { CatalogueEntry, Grade } from '../config/catalogue.js';
+import type { Device } from '../config/devices.js';
+import type { Reading, Rejection, Sector } from './types.js';
+
+/** Incident categories after GB/T 20986-2023 (信息安全事件分类分级指南). */
+export const CATEGORIES = [
+  'malware', // 恶意程序事件
+  'network-attack', // 网络攻击事件
+  'data-security', // 数据安全事件
+  'information-content', // 信息内容安全事件
+  'device-fault', // 设备设施故障事件
+  'violation', // 违规操作事件
+  'security-hazard', // 安全隐患事件
+  'abnormal-behaviour', // 异常行为事件
+  'force-majeure', // 不可抗力事件
+  'other', // 其他事件
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** Levels: I 特别重大, II 重大, III 较大, IV 一般. Lower number is more severe. */
+export type Level = 1 | 2 | 3 | 4;
+export const LEVEL_NAMES: Record<Level, string> = { 1: 'I', 2: 'II', 3: 'III', 4: 'IV' };
+
+/** One detection: something a processor found about one device (or one region) at one time. */
+export interface Anomaly {
+  /** Processor that found it, e.g. `spike`. */
+  detector: string;
+  /** What it found, e.g. `level_shift`; `detector.kind` is the incident's kind. */
+  kind: string;
+  category: Category;
+  /** The level before escalation by scope (usually 4). */
+  baseLevel: Level;
+  sector: Sector | string;
+  region: string;
+  /** Device id; absent for a region-wide anomaly. */
+  device?: string;
+  /** Catalogue resource code and its grade; grade drives escalation and alert clearance. */
+  code?: string;
+  grade: Grade;
+  criticalInfrastructure: boolean;
+  /** Region-wide signal (whole region quiet, region flood): escalates by one level. */
+  regionWide?: boolean;
+  /** Event time of the evidence, ms. */
+  eventMs: number;
+  field?: string;
+  value?: number | string;
+  score?: number;
+  detail: string;
+}
+
+export type Emit = (a: Anomaly) => void;
+
+/** A reading handed to detectors, with what they need to judge it. */
+export interface DetectInput {
+  reading: Reading;
+  entry: CatalogueEntry;
+  device: Device;
+  /**
+   * True when the reading is older than its device's newest one (out of order) but within the
+   * allowed lateness: value detectors score it, detectors that compare neighbours in time skip it.
+   * Readings later than the allowed lateness never reach detectors: they are counted as late.
+   */
+  outOfOrder: boolean;
+  /** The event-time watermark: the newest event time seen so far. */
+  watermark: number;
+}
+
+/**
+ * An anomaly processor. Calls never overlap. `reading` and `rejection` are called in arrival
+ * order; `tick` is called about once a second with the event-time watermark (the newest event
+ * time seen, advanced by wall time while nothing arrives). `expire` drops the state of devices
+ * whose newest event is older than `before`, which bounds memory.
+ */
+export interface Detector {
+  readonly name: string;
+  /** Also called for readings later than the allowed lateness (replay detection needs them). */
+  readonly lateToo?: boolean;
+  reading?(input: DetectInput, emit: Emit): void;
+  rejection?(r: Rejection, emit: Emit): void;
+  tick?(watermark: number, emit: Emit): void;
+  expire(before: number): void;
+  /** Devices (or keys) holding state now. */
+  size(): number;
+}

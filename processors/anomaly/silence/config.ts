@@ -1,0 +1,21 @@
+/** Config of the silence (deadman) processor (pipeline.yaml `detection.silence`). */
+export const silenceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', default: true },
+    factor: { type: 'number', exclusiveMinimum: 1, default: 3, description: 'A device is silent after factor x the shortest updateCycle of its message types.' },
+    minSilenceMs: { type: 'integer', minimum: 0, default: 15000, description: 'Never call a device silent sooner (V2X: 15 s without heartbeat).' },
+    regionRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.8, description: 'Share of a sector-region\'s devices silent at once that is a region outage.' },
+    regionMinDevices: { type: 'integer', minimum: 1, default: 3, description: 'Region outage needs at least this many known devices.' },
+  },
+} as const;
+
+export interface SilenceConfig {
+  enabled: boolean;
+  factor: number;
+  minSilenceMs: number;
+  regionRatio: number;
+  regionMinDevices: number;
+}

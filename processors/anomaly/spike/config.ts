@@ -1,0 +1,48 @@
+/** Config of the spike / level-shift processor (pipeline.yaml `detection.spike`). */
+export const spikeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', default: true },
+    alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'Smoothing of the level (Holt).' },
+    beta: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.02, description: 'Smoothing of the trend (Holt): follows daily cycles without lag.' },
+    devAlpha: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.02, description: 'Smoothing of the mean absolute residual (the noise scale).' },
+    warmup: { type: 'integer', minimum: 2, default: 30, description: 'Readings before a series is scored.' },
+    spikeZ: { type: 'number', exclusiveMinimum: 0, default: 7, description: 'Robust z-score of one reading that is a spike.' },
+    shiftK: { type: 'number', minimum: 0, default: 1, description: 'CUSUM slack, in noise units.' },
+    shiftH: { type: 'number', exclusiveMinimum: 0, default: 14, description: 'CUSUM threshold, in noise units: a level shift.' },
+    seasonal: {
+      type: 'object',
+      description: 'Series with a daily cycle sampled too rarely for the trend to follow it: measurement -> fields whose baseline is kept per hour of day.',
+      additionalProperties: { type: 'array', items: { type: 'string' } },
+      default: {},
+    },
+    fields: {
+      type: 'object',
+      description: 'Fields scored, per measurement. Counters, positions and bursty fields (rain) are left out.',
+      additionalProperties: { type: 'array', items: { type: 'string' } },
+      default: {
+        agri_soil: ['moisture', 'temperature', 'ec', 'ph'],
+        agri_weather: ['air_temperature', 'humidity', 'co2'],
+        v2x_rsu_status: ['cpu', 'temperature'],
+        energy_meter: ['voltage_a', 'voltage_b', 'voltage_c', 'frequency', 'power_factor'],
+        energy_heat: ['flow_rate', 'supply_temp', 'return_temp', 'pressure'],
+        iiot_machine: ['vibration_rms', 'spindle_speed', 'temperature', 'pressure'],
+      },
+    },
+  },
+} as const;
+
+export interface SpikeConfig {
+  enabled: boolean;
+  alpha: number;
+  beta: number;
+  devAlpha: number;
+  warmup: number;
+  spikeZ: number;
+  shiftK: number;
+  shiftH: number;
+  seasonal: Record<string, string[]>;
+  fields: Record<string, string[]>;
+}

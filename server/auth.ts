@@ -1,0 +1,42 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export type Role = 'viewer' | 'operator' | 'admin';
+/** A configured API token: only its sha256 is kept (config and memory), never the token. */
+export interface ApiToken {
+  name: string;
+  role: Role;
+  sha256: string;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Who made a request, once authenticated. */
+export interface Caller {
+  name: string;
+  role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/**
+ * A pre-handler that requires a bearer token of at least `role`: 401 without a valid token,
+ * 403 when the token's role is too low.
+ */
+export function requireRole(tokens: () => ApiToken[], role: Role) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a bearer token is required' });
+    const h = Buffer.from(hashToken(m[1]), 'hex');
+    const t = tokens().find((t) => timingSafeEqual(Buffer.from(t.sha256, 'hex'), h));
+    if (!t) return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'unauthorized', message: 'unknown token' });
+    if (RANK[t.role] < RANK[role]) return reply.code(403).send({ error: 'forbidden', message: `role ${t.role} may not do this; ${role} required` });
+    req.caller = { name: t.name, role: t.role };
+  };
+}

@@ -1,0 +1,74 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the metrics read at scrape time. */
+export interface MetricsSource {
+  ledger(): { sources: Record<string, { received: number; stored: number; deadLettered: number; inSpool: number }>; reasons: Record<string, number> };
+  spoolBytes(): number;
+  influxUp(): boolean;
+  anomalies(): Record<string, number>;
+  late(): number;
+  incidents(): Record<string, number>;
+  outboxPending(): number;
+  deliveryFailures(): number;
+}
+
+/**
+ * Prometheus metrics, read from the pipeline's own counters at scrape time (no double
+ * bookkeeping on the hot path). Names follow Prometheus conventions (`_total` for counters).
+ */
+export function buildMetrics(src: MetricsSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'jl_process_' });
+  const bySource = (name: string, help: string, pick: (c: { received: number; stored: number; deadLettered: number }) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['sector', 'region', 'type'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, c] of Object.entries(src.ledger().sources)) {
+          const [sector, region, type] = k.split('/');
+          this.inc({ sector, region, type }, pick(c));
+        }
+      },
+    });
+  bySource('jl_messages_received_total', 'Messages received, by source.', (c) => c.received);
+  bySource('jl_messages_stored_total', 'Messages stored in InfluxDB, by source.', (c) => c.stored);
+  bySource('jl_messages_dead_lettered_total', 'Messages dead-lettered, by source.', (c) => c.deadLettered);
+  new Counter({
+    name: 'jl_dead_letters_by_reason_total',
+    help: 'Dead letters by reason code.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.ledger().reasons)) this.inc({ reason }, n);
+    },
+  });
+  new Gauge({ name: 'jl_spool_bytes', help: 'Bytes held in the durable spool.', registers: [registry], collect() { this.set(src.spoolBytes()); } });
+  new Gauge({ name: 'jl_influx_up', help: '1 when InfluxDB takes writes.', registers: [registry], collect() { this.set(src.influxUp() ? 1 : 0); } });
+  new Counter({
+    name: 'jl_anomalies_total',
+    help: 'Anomalies found, by processor and kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of Object.entries(src.anomalies())) this.inc({ kind }, n);
+    },
+  });
+  new Counter({ name: 'jl_detection_late_total', help: 'Readings later than the allowed lateness (stored, not scored).', registers: [registry], collect() { this.reset(); this.inc(src.late()); } });
+  new Gauge({
+    name: 'jl_incidents',
+    help: 'Incidents by state (and overdue).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      for (const [state, n] of Object.entries(src.incidents())) this.set({ state }, n);
+    },
+  });
+  new Gauge({ name: 'jl_alerts_outbox_pending', help: 'Alerts waiting for delivery.', registers: [registry], collect() { this.set(src.outboxPending()); } });
+  new Counter({ name: 'jl_alert_delivery_failures_total', help: 'Failed alert delivery attempts.', registers: [registry], collect() { this.reset(); this.inc(src.deliveryFailures()); } });
+  return registry;
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify';
+import { IncidentError } from '../../alerts/incidents.js';
+import { incidentReport, incidentReportMarkdown } from '../../alerts/report.js';
+import { CATEGORIES, type Category, type Level } from '../../core/anomaly.js';
+import { requireRole } from '../auth.js';
+import type { ApiContext } from '../http.js';
+
+const actionBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    note: { type: 'string', maxLength: 4000 },
+    reported: { type: 'boolean', description: 'The incident has been reported to the authority (meets the report-by deadline).' },
+  },
+} as const;
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { enum: ['open', 'acknowledged', 'resolved'] },
+    maxLevel: { type: 'string', pattern: '^[1-4]$' },
+    category: { enum: [...CATEGORIES] },
+    sector: { type: 'string' },
+    region: { type: 'string' },
+    overdue: { enum: ['true', 'false'] },
+    offset: { type: 'string', pattern: '^\\d+$' },
+    limit: { type: 'string', pattern: '^\\d+$' },
+  },
+} as const;
+
+type ListQuery = Partial<Record<'state' | 'maxLevel' | 'category' | 'sector' | 'region' | 'overdue' | 'offset' | 'limit', string>>;
+
+/** Stats, catalogue and incidents: read with viewer, acknowledge and resolve with operator. */
+export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const viewer = requireRole(ctx.tokens, 'viewer');
+  const operator = requireRole(ctx.tokens, 'operator');
+  const inc = ctx.incidents;
+  const errors = (e: unknown, reply: import('fastify').FastifyReply) => {
+    if (e instanceof IncidentError) return reply.code(e.status).send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message });
+    throw e;
+  };
+
+  app.get('/stats', { preHandler: viewer }, async () => ctx.stats());
+  app.get('/catalogue', { preHandler: viewer }, async () => {
+    const c = ctx.catalogue();
+    return {
+      version: c.version,
+      divisions: [...c.divisions.values()],
+      entries: c.entries.map(({ validate: _v, fieldTypes: _f, file: _file, ...e }) => e),
+    };
+  });
+  app.get<{ Querystring: ListQuery }>('/incidents', { preHandler: viewer, schema: { querystring: listQuery } }, async (req) => {
+    const q = req.query;
+    const offset = Number(q.offset ?? 0);
+    const limit = Math.min(1000, Number(q.limit ?? 100));
+    const r = inc.list(
+      {
+        state: q.state as 'open' | undefined,
+        maxLevel: q.maxLevel ? (Number(q.maxLevel) as Level) : undefined,
+        category: q.category as Category | undefined,
+        sector: q.sector,
+        region: q.region,
+        overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
+      },
+      offset,
+      limit,
+    );
+    return { total: r.total, offset, limit, items: r.items };
+  });
+  app.get<{ Params: { id: string } }>('/incidents/:id', { preHandler: viewer }, async (req, reply) => {
+    try {
+      return inc.get(req.params.id);
+    } catch (e) {
+      return errors(e, reply);
+    }
+  });
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
+    '/incidents/:id/report',
+    { preHandler: viewer, schema: { querystring: { type: 'object', additionalProperties: false, properties: { format: { enum: ['json', 'md', 'markdown'] } } } } },
+    async (req, reply) => {
+      try {
+        const i = inc.get(req.params.id);
+        const md = req.query.format === 'md' || req.query.format === 'markdown' || (!req.query.format && /text\/markdown/.test(req.headers.accept ?? ''));
+        return md ? reply.type('text/markdown; charset=utf-8').send(incidentReportMarkdown(i)) : incidentReport(i);
+      } catch (e) {
+        return errors(e, reply);
+      }
+    },
+  );
+  for (const action of ['ack', 'resolve'] as const) {
+    app.post<{ Params: { id: string }; Body: { note?: string; reported?: boolean } }>(
+      `/incidents/:id/${action}`,
+      { preHandler: operator, schema: { body: actionBody } },
+      async (req, reply) => {
+        const body = req.body ?? {};
+        try {
+          const by = req.caller!.name;
+          return action === 'ack' ? inc.acknowledge(req.params.id, by, body.note, body.reported) : inc.resolve(req.params.id, by, body.note, body.reported);
+        } catch (e) {
+          return errors(e, reply);
+        }
+      },
+    );
+  }
+}
