@@ -45,7 +45,7 @@ export class AlertDispatcher {
       if (!matches(sub, event, inc)) continue;
       const id = `${inc.id}:${n}:${sub.id}`;
       const entry: OutboxEntry = { id, subscription: sub.id, body: alertBody(id, event, inc, now), createdAt: now, attempts: 0, dueAt: now };
-      if (sub.channel.type === 'mqtt') entry.topic = alertTopic(sub.channel.topicPrefix, inc);
+      if (sub.channel.type === 'mqtt') entry.topic = alertTopic(sub.channel.topicPrefix ?? 'jl/alerts', inc);
       this.outbox.add(entry);
     }
     this.pump();

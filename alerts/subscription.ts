@@ -3,7 +3,7 @@ import { CATEGORIES, type Category, type Level } from '../core/anomaly.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
 
-export type Channel = { type: 'webhook'; url: string; secret: string } | { type: 'mqtt'; topicPrefix: string };
+export type Channel = { type: 'webhook'; url: string; secret: string } | { type: 'mqtt'; topicPrefix?: string };
 
 /** Who gets which alerts, how, and which data grades they are cleared for. */
 export interface Subscription {
@@ -58,7 +58,7 @@ export const subscriptionInputSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['type'],
-          properties: { type: { const: 'mqtt' }, topicPrefix: { type: 'string', pattern: '^jl/alerts(/[^#+/]+)*$', default: 'jl/alerts' } },
+          properties: { type: { const: 'mqtt' }, topicPrefix: { type: 'string', pattern: '^jl/alerts(/[^#+/]+)*$', description: 'Default jl/alerts.' } },
         },
       ],
     },
