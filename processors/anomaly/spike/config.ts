@@ -5,13 +5,28 @@ export const spikeSchema = {
   default: {},
   properties: {
     enabled: { type: 'boolean', default: true },
-    alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'Smoothing of the level (Holt).' },
-    beta: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.02, description: 'Smoothing of the trend (Holt): follows daily cycles without lag.' },
+    alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.2, description: 'Smoothing of the level (Holt).' },
+    beta: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.05, description: 'Smoothing of the trend (Holt): follows daily cycles without lag.' },
     devAlpha: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.02, description: 'Smoothing of the mean absolute residual (the noise scale).' },
     warmup: { type: 'integer', minimum: 2, default: 30, description: 'Readings before a series is scored.' },
     spikeZ: { type: 'number', exclusiveMinimum: 0, default: 7, description: 'Robust z-score of one reading that is a spike.' },
-    shiftK: { type: 'number', minimum: 0, default: 1, description: 'CUSUM slack, in noise units.' },
+    clipZ: { type: 'number', exclusiveMinimum: 0, default: 1.5, description: 'Residuals are clipped to this many noise units before they move the baseline, so a shift is not absorbed before CUSUM sees it.' },
+    shiftK: { type: 'number', minimum: 0, default: 1.5, description: 'CUSUM slack, in noise units.' },
     shiftH: { type: 'number', exclusiveMinimum: 0, default: 14, description: 'CUSUM threshold, in noise units: a level shift.' },
+    overrides: {
+      type: 'object',
+      description: 'Scoring settings per measurement, over the ones above. Slow series with a daily cycle (10 min samples) need a baseline that follows the curve; for them level shifts are left to the rate processor.',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { alpha: { type: 'number' }, beta: { type: 'number' }, devAlpha: { type: 'number' }, clipZ: { type: 'number' }, shiftK: { type: 'number' }, shiftH: { type: 'number' }, spikeZ: { type: 'number' }, warmup: { type: 'integer' } },
+      },
+      default: {
+        agri_soil: { alpha: 0.3, beta: 0.1, clipZ: 3 },
+        agri_weather: { alpha: 0.3, beta: 0.1, clipZ: 3 },
+        energy_heat: { alpha: 0.3, beta: 0.1, clipZ: 3 },
+      },
+    },
     seasonal: {
       type: 'object',
       description: 'Series with a daily cycle sampled too rarely for the trend to follow it: measurement -> fields whose baseline is kept per hour of day.',
@@ -41,8 +56,10 @@ export interface SpikeConfig {
   devAlpha: number;
   warmup: number;
   spikeZ: number;
+  clipZ: number;
   shiftK: number;
   shiftH: number;
+  overrides: Record<string, Partial<Pick<SpikeConfig, 'alpha' | 'beta' | 'devAlpha' | 'clipZ' | 'shiftK' | 'shiftH' | 'spikeZ' | 'warmup'>>>;
   seasonal: Record<string, string[]>;
   fields: Record<string, string[]>;
 }

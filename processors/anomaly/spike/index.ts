@@ -11,7 +11,8 @@ const HOURS = 24;
  * their daily cycle. Out-of-order readings are scored but do not update the baseline.
  */
 export function spikeDetector(cfg: SpikeConfig): Detector {
-  const scorer = new SeriesScorer(cfg);
+  const base = new SeriesScorer(cfg);
+  const scorers = new Map(Object.entries(cfg.overrides).map(([m, o]) => [m, new SeriesScorer({ ...cfg, ...o })]));
   const states = new ExpiringState<Float64Array>();
   return {
     name: 'spike',
@@ -23,10 +24,11 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
       const total = slots.reduce((a, b) => a + b, 0) * SeriesScorer.SLOTS;
       const s = states.get(`${i.reading.device}|${i.entry.measurement}`, i.reading.eventMs, () => new Float64Array(total));
       const hour = Math.floor(((i.reading.eventMs / 3_600_000 + 8) % 24 + 24) % 24);
-      let base = 0;
+      const scorer = scorers.get(i.entry.measurement) ?? base;
+      let at = 0;
       for (const [k, field] of fields.entries()) {
-        const o = (base + (slots[k] === HOURS ? hour : 0)) * SeriesScorer.SLOTS;
-        base += slots[k];
+        const o = (at + (slots[k] === HOURS ? hour : 0)) * SeriesScorer.SLOTS;
+        at += slots[k];
         const v = num(i, field);
         if (v === undefined) continue;
         // An out-of-order reading is scored on a copy, so it cannot bend the baseline.

@@ -17,7 +17,7 @@ export type Verdict = { kind: 'spike' | 'level_shift'; z: number } | undefined;
  */
 export class SeriesScorer {
   static readonly SLOTS = SLOTS;
-  constructor(private readonly cfg: Pick<SpikeConfig, 'alpha' | 'beta' | 'devAlpha' | 'warmup' | 'spikeZ' | 'shiftK' | 'shiftH'>) {}
+  constructor(private readonly cfg: Pick<SpikeConfig, 'alpha' | 'beta' | 'devAlpha' | 'warmup' | 'spikeZ' | 'shiftK' | 'shiftH' | 'clipZ'>) {}
 
   /** A fresh state for one series. */
   static state(): Float64Array {
@@ -45,8 +45,10 @@ export class SeriesScorer {
     let verdict: Verdict;
     const scored = n >= c.warmup;
     if (scored) {
-      s[o + UP] = Math.max(0, s[o + UP] + z - c.shiftK);
-      s[o + DOWN] = Math.max(0, s[o + DOWN] - z - c.shiftK);
+      // One wild reading adds at most spikeZ: a spike alone never makes a level shift.
+      const zc = Math.max(-c.spikeZ, Math.min(c.spikeZ, z));
+      s[o + UP] = Math.max(0, s[o + UP] + zc - c.shiftK);
+      s[o + DOWN] = Math.max(0, s[o + DOWN] - zc - c.shiftK);
       if (s[o + UP] > c.shiftH || s[o + DOWN] > c.shiftH) verdict = { kind: 'level_shift', z };
       else if (Math.abs(z) > c.spikeZ) verdict = { kind: 'spike', z };
     }
@@ -57,7 +59,7 @@ export class SeriesScorer {
       s[o + UP] = 0;
       s[o + DOWN] = 0;
     } else {
-      const clip = scored ? 3 * sigma : Infinity;
+      const clip = scored ? c.clipZ * sigma : Infinity;
       const xu = forecast + Math.max(-clip, Math.min(clip, r));
       const level = c.alpha * xu + (1 - c.alpha) * forecast;
       s[o + TREND] = c.beta * (level - s[o + LEVEL]) + (1 - c.beta) * s[o + TREND];
