@@ -10,6 +10,11 @@ import { loadPipelineConfig, redact } from '../config/pipeline.js';
 import { ConfigError } from '../core/errors.js';
 import { makeFleet, registryYaml, type SimDevice } from '../ingest/simulator/fleet.js';
 import { Simulator } from '../ingest/simulator/simulator.js';
+import { verifyLog } from '../alerts/incident-log.js';
+import { incidentsOfLog } from '../evaluation/incidents-of-log.js';
+import { scenarioTable, scoreScenarios } from '../evaluation/scenarios.js';
+import { publishInOrder } from '../ingest/simulator/publish.js';
+import { buildScenarioRun, type Truth } from '../ingest/simulator/scenarios.js';
 import { inspectSpool, replaySpool } from './spool.js';
 
 const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').showHelpAfterError();
@@ -75,7 +80,9 @@ program
   .option('--seed <n>', 'random seed', '1')
   .option('--write-registry <file>', 'instead of publishing, write a registry of a generated fleet')
   .option('--devices <n>', 'size of the generated fleet (with --write-registry)', '990')
-  .action((o: { config?: string; url?: string; rate: string; count?: string; seed: string; writeRegistry?: string; devices: string }) =>
+  .option('--scenario <names>', 'publish a labelled scenario run instead (comma-separated names, or all): two hours of event time ending now, as fast as the broker takes it')
+  .option('--truth <file>', 'with --scenario: where to write the ground truth (JSON)', 'truth.json')
+  .action((o: { config?: string; url?: string; rate: string; count?: string; seed: string; writeRegistry?: string; devices: string; scenario?: string; truth: string }) =>
     run(async () => {
       if (o.writeRegistry) {
         const fleet = makeFleet(Number(o.devices));
@@ -87,11 +94,54 @@ program
       const url = o.url ?? config.mqtt.url ?? `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`;
       const registry = loadRegistry(config.devices, loadCatalogue(config.catalogue));
       const log = pino({ level: config.log.level });
+      if (o.scenario) {
+        const { messages, truth } = buildScenarioRun(fleetOf(registry), o.scenario.split(','), { seed: Number(o.seed), endMs: Date.now() - 60_000 });
+        writeFileSync(o.truth, JSON.stringify(truth, null, 2));
+        log.info({ messages: messages.length, scenarios: truth.scenarios.length, truth: o.truth }, 'publishing scenario run');
+        await publishInOrder(url, messages, { onProgress: (n) => log.info(`published ${n} of ${messages.length}`) });
+        log.info({ published: messages.length }, 'scenario run published');
+        return;
+      }
       const sim = new Simulator({ url, fleet: fleetOf(registry), rate: Number(o.rate), count: o.count ? Number(o.count) : undefined, seed: Number(o.seed) }, log);
       process.on('SIGINT', () => sim.stop());
       process.on('SIGTERM', () => sim.stop());
       await sim.run();
       log.info({ sent: sim.sent }, 'simulation finished');
+    }),
+  );
+
+program
+  .command('evaluate')
+  .description('score the incidents raised during a scenario run against its ground truth: precision, recall, delay per scenario')
+  .addOption(configOption)
+  .requiredOption('--truth <file>', 'ground truth written by simulate --scenario')
+  .option('--incidents <file>', 'incident log (default: incidents/incidents.log in the data dir)')
+  .option('--json', 'print JSON instead of a Markdown table')
+  .option('--min <x>', 'exit 1 when any precision or recall is below this')
+  .action((o: { config?: string; truth: string; incidents?: string; json?: boolean; min?: string }) =>
+    run(async () => {
+      const file = o.incidents ?? join(loadPipelineConfig(o.config).dataDir, 'incidents', 'incidents.log');
+      const scores = scoreScenarios(JSON.parse(readFileSync(o.truth, 'utf8')) as Truth, incidentsOfLog(file));
+      console.log(o.json ? JSON.stringify(scores, null, 2) : scenarioTable(scores));
+      if (o.min !== undefined && scores.some((s) => s.precision < Number(o.min) || s.recall < Number(o.min))) process.exit(1);
+    }),
+  );
+
+const incidents = program.command('incidents').description('the incident log');
+incidents
+  .command('verify')
+  .description('check the hash chain of the incident log; exit 1 naming the first deleted, reordered or altered record')
+  .addOption(configOption)
+  .option('--log <file>', 'incident log (default: incidents/incidents.log in the data dir)')
+  .action((o: { config?: string; log?: string }) =>
+    run(async () => {
+      const file = o.log ?? join(loadPipelineConfig(o.config).dataDir, 'incidents', 'incidents.log');
+      const r = verifyLog(file);
+      if (r.ok) console.log(`ok: ${r.records} records, chain and head intact (${file})`);
+      else {
+        console.error(`TAMPERED: ${r.problem} (${file})`);
+        process.exit(1);
+      }
     }),
   );
 

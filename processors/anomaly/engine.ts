@@ -32,6 +32,7 @@ export class DetectionEngine {
   readonly detectors: Detector[];
   private readonly newest = new ExpiringState<number>();
   private maxEvent = -Infinity;
+  private lastTickAt = -Infinity;
   private lastArrival = 0;
   private timer?: NodeJS.Timeout;
   private readonly counts: Omit<DetectionStats, 'devices' | 'state'> = { readings: 0, rejections: 0, outOfOrder: 0, late: 0, unknown: 0, errors: 0, anomalies: {} };
@@ -87,6 +88,9 @@ export class DetectionEngine {
       if (!d.reading || (late && !d.lateToo)) continue;
       this.safely(d, () => d.reading!(input, this.emit));
     }
+    // Absence is judged as event time advances too, so a backfill or a fast replay of hours of
+    // data is judged exactly as live data would be.
+    if (this.maxEvent - this.lastTickAt >= this.cfg.tickMs) this.tick(now);
   }
 
   private rejection(r: Rejection): void {
@@ -98,6 +102,7 @@ export class DetectionEngine {
   tick(now = this.clock()): void {
     const wm = this.watermark(now);
     if (wm === -Infinity) return;
+    this.lastTickAt = wm;
     for (const d of this.detectors) if (d.tick) this.safely(d, () => d.tick!(wm, this.emit));
     const before = wm - this.cfg.stateTtlMs;
     for (const d of this.detectors) d.expire(before);

@@ -2,6 +2,7 @@ import type { Catalogue } from '../../config/catalogue.js';
 import type { Registry } from '../../config/devices.js';
 import type { Anomaly, DetectInput } from '../../core/anomaly.js';
 import type { Rejection } from '../../core/types.js';
+import { eventTimeMs } from '../envelope.js';
 import { parseTopic } from '../topic.js';
 
 /**
@@ -88,9 +89,24 @@ export function anomalyOfRejection(ctx: DetectorContext, r: Rejection, a: Found)
     code: entry?.code,
     grade: entry?.grade ?? 'general',
     criticalInfrastructure: device?.criticalInfrastructure ?? false,
-    eventMs: r.signal?.kind === 'future_ts' ? r.signal.eventMs : r.receivedAt,
+    eventMs: claimedTime(r),
     ...a,
   };
+}
+
+/**
+ * Event time of a rejected message: its own `ts` when it has a plausible one (so detections
+ * line up with the readings around them), else the arrival time (also for future timestamps).
+ */
+function claimedTime(r: Rejection): number {
+  if (r.signal?.kind === 'future_ts' || r.reason === 'invalid_json' || r.reason === 'payload_too_large') return r.receivedAt;
+  try {
+    const ts = (JSON.parse(r.payload.toString('utf8')) as { ts?: unknown }).ts;
+    const t = typeof ts === 'string' || typeof ts === 'number' ? eventTimeMs(ts) : NaN;
+    return Number.isFinite(t) && t <= r.receivedAt ? t : r.receivedAt;
+  } catch {
+    return r.receivedAt;
+  }
 }
 
 /** Numeric value of a reading's field, or undefined. */

@@ -19,9 +19,10 @@ export function replayDetector(cfg: ReplayConfig, ctx: DetectorContext): Detecto
       const r = i.reading;
       const s = last.get(r.device, r.eventMs, () => ({ seq: -1, t: -Infinity }));
       if (r.seq <= s.seq && r.eventMs <= s.t) {
-        if (!r.dup) emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', value: r.seq, detail: `seq ${r.seq} (ts ${new Date(r.eventMs).toISOString()}) after seq ${s.seq}: replayed message` }));
+        // Seen now (at the watermark), whatever old time the replayed message claims.
+        if (!r.dup) emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', eventMs: Math.max(i.watermark, r.eventMs), value: r.seq, detail: `seq ${r.seq} (ts ${new Date(r.eventMs).toISOString()}) after seq ${s.seq}: replayed message` }));
       } else if (i.watermark - r.eventMs > cfg.staleMs) {
-        emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', value: r.seq, detail: `reading ${Math.round((i.watermark - r.eventMs) / 60000)} min older than the newest data: stale or replayed` }));
+        emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', eventMs: i.watermark, value: r.seq, detail: `reading ${Math.round((i.watermark - r.eventMs) / 60000)} min older than the newest data: stale or replayed` }));
       } else {
         s.seq = r.seq;
         s.t = Math.max(s.t, r.eventMs);

@@ -65,7 +65,9 @@ export class SeriesScorer {
       s[o + TREND] = c.beta * (level - s[o + LEVEL]) + (1 - c.beta) * s[o + TREND];
       s[o + LEVEL] = level;
       const absR = Math.min(Math.abs(r), clip);
-      s[o + DEV] = n === 1 ? absR : c.devAlpha * absR + (1 - c.devAlpha) * s[o + DEV];
+      // A plain mean of |residual| until devAlpha takes over: the scale is right after warm-up.
+      const w = Math.max(c.devAlpha, 1 / n);
+      s[o + DEV] = w * absR + (1 - w) * s[o + DEV];
     }
     s[o + N] = n + 1;
     return { z: scored ? z : 0, verdict };
