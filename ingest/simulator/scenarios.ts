@@ -77,7 +77,7 @@ export const SCENARIOS: Scenario[] = [
     truth: { kind: 'spike.spike', also: [], category: 'device-fault', level: 4, sector: 'iiot', region: '220200', devices: ['mach-220200-0001'], fromMin: 50, toMin: 61 },
     inject: (c) => [50, 55, 60].forEach((m) => c.alter('mach-220200-0001', 'machine', m, m + 1 / 6, bump('vibration_rms', 2))),
   },
-  { name: 'level_shift', truth: { kind: 'spike.level_shift', also: ['spike.spike'], category: 'device-fault', level: 4, sector: 'energy', region: '220300', devices: ['meter-220300-0001'], fromMin: 50, toMin: 70 }, inject: (c) => c.alter('meter-220300-0001', 'meter', 50, 70, bump('frequency', 0.15, 2)) },
+  { name: 'level_shift', truth: { kind: 'spike.level_shift', also: ['spike.spike', 'range.operating'], category: 'device-fault', level: 4, sector: 'energy', region: '220300', devices: ['meter-220300-0001'], fromMin: 50, toMin: 70 }, inject: (c) => c.alter('meter-220300-0001', 'meter', 50, 70, bump('frequency', 0.2, 2)) },
   { name: 'rate', truth: { kind: 'rate.too_fast', also: ['spike.spike'], category: 'device-fault', level: 4, sector: 'agri', region: '220100', devices: ['soil-220100-0001'], fromMin: 55, toMin: 66 }, inject: (c) => c.alter('soil-220100-0001', 'soil', 55, 65, bump('temperature', 20, 1)) },
   { name: 'flatline', truth: { kind: 'flatline.stuck', also: ['spike.spike', 'spike.level_shift'], category: 'device-fault', level: 4, sector: 'iiot', region: '220300', devices: ['mach-220300-0001'], fromMin: 60, toMin: 75 }, inject: (c) => {
       let stuck: number | undefined; // the sensor freezes at its last value

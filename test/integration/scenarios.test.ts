@@ -73,9 +73,12 @@ describe('labelled scenarios through the whole pipeline', () => {
   });
 
   it('writes the incidents to InfluxDB for the dashboards', async () => {
-    await waitUntil(async () => (await influxQuery(svc.influxUrl, db, 'SELECT count("count") FROM "incidents"')).length > 0, 10_000, 'incident points');
-    const byKind = await influxQuery(svc.influxUrl, db, `SELECT count("count") FROM "incidents" WHERE "event" = 'opened' GROUP BY "kind"`);
-    const kinds = byKind.map((s) => s.tags!.kind);
-    for (const s of truth.scenarios) expect(kinds).toContain(s.kind);
+    const kinds = async () => (await influxQuery(svc.influxUrl, db, `SELECT count("count") FROM "incidents" WHERE "event" = 'opened' GROUP BY "kind"`)).map((s) => s.tags!.kind);
+    await waitUntil(async () => {
+      const k = await kinds();
+      return truth.scenarios.every((s) => k.includes(s.kind));
+    }, 15_000, 'an opened incident of every scenario kind in InfluxDB');
+    const open = await influxQuery(svc.influxUrl, db, 'SELECT last("open") FROM "incidents_open" GROUP BY "level"');
+    expect(open.map((s) => s.tags!.level).sort()).toEqual(['I', 'II', 'III', 'IV']);
   });
 });
