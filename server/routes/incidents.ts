@@ -41,8 +41,8 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     throw e;
   };
 
-  app.get('/stats', { preHandler: viewer }, async () => ctx.stats());
-  app.get('/catalogue', { preHandler: viewer }, async () => {
+  app.get('/stats', { onRequest: viewer }, async () => ctx.stats());
+  app.get('/catalogue', { onRequest: viewer }, async () => {
     const c = ctx.catalogue();
     return {
       version: c.version,
@@ -50,7 +50,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
       entries: c.entries.map(({ validate: _v, fieldTypes: _f, file: _file, ...e }) => e),
     };
   });
-  app.get<{ Querystring: ListQuery }>('/incidents', { preHandler: viewer, schema: { querystring: listQuery } }, async (req) => {
+  app.get<{ Querystring: ListQuery }>('/incidents', { onRequest: viewer, schema: { querystring: listQuery } }, async (req) => {
     const q = req.query;
     const offset = Number(q.offset ?? 0);
     const limit = Math.min(1000, Number(q.limit ?? 100));
@@ -68,7 +68,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     );
     return { total: r.total, offset, limit, items: r.items };
   });
-  app.get<{ Params: { id: string } }>('/incidents/:id', { preHandler: viewer }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/incidents/:id', { onRequest: viewer }, async (req, reply) => {
     try {
       return inc.get(req.params.id);
     } catch (e) {
@@ -77,7 +77,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
   app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
     '/incidents/:id/report',
-    { preHandler: viewer, schema: { querystring: { type: 'object', additionalProperties: false, properties: { format: { enum: ['json', 'md', 'markdown'] } } } } },
+    { onRequest: viewer, schema: { querystring: { type: 'object', additionalProperties: false, properties: { format: { enum: ['json', 'md', 'markdown'] } } } } },
     async (req, reply) => {
       try {
         const i = inc.get(req.params.id);
@@ -91,7 +91,14 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   for (const action of ['ack', 'resolve'] as const) {
     app.post<{ Params: { id: string }; Body: { note?: string; reported?: boolean } }>(
       `/incidents/:id/${action}`,
-      { preHandler: operator, schema: { body: actionBody } },
+      {
+        onRequest: operator,
+        // A bare POST (no body) is a plain acknowledgement or resolution.
+        preValidation: async (req) => {
+          req.body ??= {};
+        },
+        schema: { body: actionBody },
+      },
       async (req, reply) => {
         const body = req.body ?? {};
         try {
