@@ -127,6 +127,20 @@ program
     }),
   );
 
+program
+  .command('nab')
+  .description('run the spike / level-shift detector over the NAB corpus point by point; write NAB-format results and, with combined_windows.json beside the data, the NAB scores')
+  .addOption(configOption)
+  .requiredOption('--data <dir>', 'NAB folder: <dir>/data/<group>/<file>.csv, and optionally <dir>/combined_windows.json')
+  .requiredOption('--out <dir>', 'where to write results (same relative paths) and scores.json')
+  .action((o: { config?: string; data: string; out: string }) =>
+    run(async () => {
+      const { runNab } = await import('../evaluation/nab/run.js');
+      const r = runNab(o.data, o.out, loadPipelineConfig(o.config).detection.spike, (m) => console.error(m));
+      console.log(JSON.stringify(r, null, 2));
+    }),
+  );
+
 const incidents = program.command('incidents').description('the incident log');
 incidents
   .command('verify')

@@ -25,6 +25,8 @@ export const spikeSchema = {
         agri_soil: { alpha: 0.3, beta: 0.1, clipZ: 3 },
         agri_weather: { alpha: 0.3, beta: 0.1, clipZ: 3 },
         energy_heat: { alpha: 0.3, beta: 0.1, clipZ: 3 },
+        // `jlpipe nab`: NAB's series are single metrics of unknown cadence (docs/DETECTION.md).
+        nab: { alpha: 0.2, beta: 0.01, devAlpha: 0.01, clipZ: 3, spikeZ: 4, shiftK: 0.5 },
       },
     },
     seasonal: {

@@ -28,14 +28,14 @@ export class SeriesScorer {
    * Scores `x` against the state at offset `o` of `s`, then updates the state. Returns the
    * residual in noise units (0 during warm-up) and what it amounts to.
    */
-  score(s: Float64Array, o: number, x: number): { z: number; verdict: Verdict } {
+  score(s: Float64Array, o: number, x: number): { z: number; cusum: number; verdict: Verdict } {
     const c = this.cfg;
     const n = s[o + N];
     if (n === 0) {
       s[o + N] = 1;
       s[o + LEVEL] = x;
       s[o + DEV] = 0;
-      return { z: 0, verdict: undefined };
+      return { z: 0, cusum: 0, verdict: undefined };
     }
     const forecast = s[o + LEVEL] + s[o + TREND];
     const r = x - forecast;
@@ -43,13 +43,15 @@ export class SeriesScorer {
     const sigma = Math.max(s[o + DEV] * MAD_TO_SIGMA, 1e-6 * Math.abs(forecast), 1e-9);
     const z = r / sigma;
     let verdict: Verdict;
+    let cusum = 0;
     const scored = n >= c.warmup;
     if (scored) {
       // One wild reading adds at most spikeZ: a spike alone never makes a level shift.
       const zc = Math.max(-c.spikeZ, Math.min(c.spikeZ, z));
       s[o + UP] = Math.max(0, s[o + UP] + zc - c.shiftK);
       s[o + DOWN] = Math.max(0, s[o + DOWN] - zc - c.shiftK);
-      if (s[o + UP] > c.shiftH || s[o + DOWN] > c.shiftH) verdict = { kind: 'level_shift', z };
+      cusum = Math.max(s[o + UP], s[o + DOWN]);
+      if (cusum > c.shiftH) verdict = { kind: 'level_shift', z };
       else if (Math.abs(z) > c.spikeZ) verdict = { kind: 'spike', z };
     }
     if (verdict?.kind === 'level_shift') {
@@ -70,6 +72,6 @@ export class SeriesScorer {
       s[o + DEV] = w * absR + (1 - w) * s[o + DEV];
     }
     s[o + N] = n + 1;
-    return { z: scored ? z : 0, verdict };
+    return { z: scored ? z : 0, cusum, verdict };
   }
 }
