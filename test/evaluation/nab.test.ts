@@ -1,0 +1,86 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { NabDetector, nabConfig, runNab } from '../../evaluation/nab/run.js';
+import { nabScores, PROFILES, probationaryRows, scaledSigmoid, sweep, type ScoredFile } from '../../evaluation/nab/scorer.js';
+import { tempDir } from '../helpers/services.js';
+
+const file = (marks: Record<number, number>, windows: [number, number][] = [[40, 49]], rows = 100): ScoredFile => ({ name: 'f.csv', windows, scores: Array.from({ length: rows }, (_, i) => marks[i] ?? 0) });
+const std = PROFILES.standard;
+
+describe('NAB scorer (hand-computed fixtures)', () => {
+  it('probation is 15 % of the rows, at most 750', () => {
+    expect([probationaryRows(100), probationaryRows(10_000)]).toEqual([15, 750]);
+  });
+
+  it('the scaled sigmoid: ~1 at a window start, 0 at its end, -1 far after', () => {
+    expect(scaledSigmoid(-1)).toBeCloseTo(0.98661, 5);
+    expect(scaledSigmoid(0)).toBe(0);
+    expect(scaledSigmoid(3.5)).toBe(-1);
+  });
+
+  it('an early detection scores more than a late one; only the earliest in a window counts', () => {
+    expect(sweep([file({ 40: 1 })], std).score).toBeCloseTo(0.98661, 5);
+    expect(sweep([file({ 49: 1 })], std).score).toBeCloseTo(2 / (1 + Math.exp(0.5)) * Math.exp(0.5) - 1, 5); // scaledSigmoid(-0.1)
+    expect(sweep([file({ 40: 1, 45: 1, 49: 1 })], std)).toMatchObject({ tp: 1, fp: 0 });
+    expect(sweep([file({ 40: 1, 45: 1, 49: 1 })], std).score).toBeCloseTo(0.98661, 5);
+  });
+
+  it('false positives: -A_FP before any window, weighted by distance after one, ignored in probation; misses cost A_FN', () => {
+    expect(sweep([file({ 20: 1, 40: 1 })], std).score).toBeCloseTo(0.98661 - 0.11, 5);
+    expect(sweep([file({ 5: 1, 40: 1 })], std).score).toBeCloseTo(0.98661, 5);
+    const after = scaledSigmoid(1 / 9);
+    expect(sweep([file({ 40: 1, 50: 1 })], std).score).toBeCloseTo(0.98661 + 0.11 * after, 5);
+    expect(sweep([file({ 40: 1 }, [[40, 49], [70, 79]])], PROFILES.reward_low_FN_rate).score).toBeCloseTo(0.98661 - 2, 5);
+  });
+
+  it('sweeps the threshold corpus-wide and normalises: null 0, perfect 100', () => {
+    const r = sweep([file({ 40: 0.9, 20: 0.5 })], std);
+    expect(r.threshold).toBe(0.9);
+    expect(r).toMatchObject({ tp: 1, fp: 0, fn: 0 });
+    expect(nabScores([file({})]).standard.normalised).toBe(0);
+    expect(nabScores([file({ 40: 1 })]).standard.normalised).toBeCloseTo(100, 6);
+    const s = nabScores([file({ 45: 0.7, 20: 0.8 })]).standard; // one late TP and an earlier, stronger FP
+    expect(s.threshold).toBe(0.7);
+    expect(s.normalised).toBeGreaterThan(0);
+    expect(s.normalised).toBeLessThan(100);
+  });
+});
+
+describe('jlpipe nab on a fixture corpus', () => {
+  const spike = loadPipelineConfig(defaultConfigFile(), {}).detection.spike;
+
+  it('scores each point without look-ahead', () => {
+    const series = Array.from({ length: 600 }, (_, i) => 10 + Math.sin(i / 20) + (i === 400 ? 8 : 0) + ((i * 7919) % 13) / 50);
+    const run = (xs: number[]) => {
+      const d = new NabDetector(nabConfig(spike));
+      return xs.map((x) => d.next(x));
+    };
+    const full = run(series);
+    const prefix = run(series.slice(0, 401));
+    expect(full.slice(0, 401)).toEqual(prefix);
+    expect(full[400]).toBeGreaterThan(0.5);
+    expect(Math.max(...full.slice(100, 390))).toBeLessThan(full[400]);
+  });
+
+  it('writes NAB-format results at the same relative paths and scores them with the windows', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'data', 'groupA'), { recursive: true });
+    const t0 = Date.UTC(2020, 0, 1);
+    const fmt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+    const rows = Array.from({ length: 1000 }, (_, i) => `${fmt(t0 + i * 300_000)},${(20 + Math.sin(i / 30) + (i >= 700 && i < 705 ? 15 : 0) + ((i * 31) % 7) / 20).toFixed(3)}`);
+    writeFileSync(join(dir, 'data', 'groupA', 'spiky.csv'), ['timestamp,value', ...rows].join('\n') + '\n');
+    writeFileSync(join(dir, 'combined_windows.json'), JSON.stringify({ 'groupA/spiky.csv': [[`${fmt(t0 + 680 * 300_000)}.000000`, `${fmt(t0 + 720 * 300_000)}.000000`]] }));
+    const out = join(dir, 'out');
+    const r = runNab(dir, out, spike);
+    expect(r).toMatchObject({ files: 1, rows: 1000 });
+    const lines = readFileSync(join(out, 'groupA', 'spiky.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('timestamp,value,anomaly_score');
+    expect(lines).toHaveLength(1001);
+    expect(lines[1].split(',')[0]).toBe(rows[0].split(',')[0]);
+    expect(r.scores!.standard.tp).toBe(1);
+    expect(r.scores!.standard.normalised).toBeGreaterThan(50);
+    expect(JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')).scores.standard.normalised).toBe(r.scores!.standard.normalised);
+  });
+});
