@@ -17,6 +17,7 @@ import { waitUntil } from '../services/process.js';
 import { toLine } from '../storage/influx/line-protocol.js';
 import { V1Writer } from '../storage/influx/v1-writer.js';
 import { loadRegistry } from '../config/devices.js';
+import { detectionMemory } from './detection-memory.js';
 
 export interface BenchOptions {
   outDir: string;
@@ -139,14 +140,39 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
     const influxRate = await influxIngest(influxd.url, lines);
     log(`    ${Math.round(influxRate)} points/s`);
 
-    log(`(3) whole pipeline: backlog of ${o.messages} messages, publish -> stored`);
-    const config = loadPipelineConfig(defaultConfigFile(), {});
-    Object.assign(config, { devices, dataDir: join(dir, 'data') });
-    config.mqtt = { ...config.mqtt, url: mosquitto.url, clientId: `bench-pipeline-${process.pid}` };
-    config.influx = { ...config.influx, url: influxd.url, database: 'bench_pipeline' };
-    config.http.port = 0;
-    config.log = { level: 'warn', progressEverySec: 0 };
-    config.pseudonymKey = '11'.repeat(32);
+    /** The pipeline's config for a run; `detect` switches the anomaly processors. */
+    const pipelineConfig = (detect: boolean, name: string) => {
+      const c = loadPipelineConfig(defaultConfigFile(), {});
+      Object.assign(c, { devices, dataDir: join(dir, `data-${name}`) });
+      c.mqtt = { ...c.mqtt, url: mosquitto.url, clientId: `bench-${name}-${process.pid}` };
+      c.influx = { ...c.influx, url: influxd.url, database: `bench_${name}` };
+      c.http.port = 0;
+      c.log = { level: 'warn', progressEverySec: 0 };
+      c.pseudonymKey = '11'.repeat(32);
+      c.detection.enabled = detect;
+      return c;
+    };
+    log(`(3a) whole pipeline WITHOUT anomaly processors: backlog of ${o.messages} messages`);
+    let noDetectRate = 0;
+    {
+      const c = pipelineConfig(false, 'nodetect');
+      await prepareSession(mosquitto.url, c.mqtt.clientId);
+      await publishBacklog(mosquitto.url, make(o.messages));
+      let t0 = 0;
+      const p = await Pipeline.start(c, { logger: pino({ level: 'warn' }) });
+      const h = p.runner.handle.bind(p.runner);
+      p.runner.handle = (env) => {
+        if (t0 === 0) t0 = performance.now();
+        h(env);
+      };
+      await waitUntil(() => p.ledger.totals().stored + p.ledger.totals().inSpool >= o.messages, 600_000, 'backlog stored', 20);
+      noDetectRate = o.messages / ((performance.now() - t0) / 1000);
+      await p.stop();
+      log(`    ${Math.round(noDetectRate)} msg/s`);
+    }
+
+    log(`(3) whole pipeline with every anomaly processor: backlog of ${o.messages} messages, publish -> stored`);
+    const config = pipelineConfig(true, 'pipeline');
     await prepareSession(mosquitto.url, config.mqtt.clientId);
     await publishBacklog(mosquitto.url, make(o.messages));
     lines.length = 0; // the raw-ingest data must not count in the pipeline's memory
@@ -198,6 +224,9 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
     await pipeline.stop();
 
     const stored = await countAll(influxd.url, 'bench_pipeline');
+    log('(5) memory of the anomaly processors\' state for 100,000 devices');
+    const memory = detectionMemory(100_000);
+    log(`    ${memory.stateMb} MB of state (${memory.bytesPerDevice} bytes per device), process RSS ${memory.rssMb} MB`);
     const slower = Math.min(drain, influxRate);
     const result = {
       date: new Date().toISOString(),
@@ -206,6 +235,10 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
       mqtt_drain_msgs_per_s: Math.round(drain),
       influx_points_per_s: Math.round(influxRate),
       pipeline_msgs_per_s: Math.round(pipelineRate),
+      pipeline_without_detection_msgs_per_s: Math.round(noDetectRate),
+      detection_cost: Number((1 - pipelineRate / noDetectRate).toFixed(3)),
+      detection_memory: memory,
+      anomalies_during_run: pipeline.detection.stats().anomalies,
       ratio_to_slower_limit: Number((pipelineRate / slower).toFixed(3)),
       latency_rate_msgs_per_s: half.rate,
       latency_p50_ms: half.p50,
@@ -258,7 +291,9 @@ ${r.machine.mosquitto}; ${r.machine.influxd} (Debian packages, private instances
 |---|---|
 | (1) raw MQTT drain: a bare mqtt.js QoS 1 subscriber empties a queued backlog of ${r.messages} messages | **${r.mqtt_drain_msgs_per_s} msg/s** |
 | (2) raw InfluxDB ingest: pre-built line protocol, 5000-point gzipped batches, 2 writers | **${r.influx_points_per_s} points/s** |
-| (3) whole pipeline (parse, validate, verify HMAC, tag, pseudonymise, write, PUBACK) on the same backlog | **${r.pipeline_msgs_per_s} msg/s** |
+| (3) whole pipeline (parse, validate, verify HMAC, tag, pseudonymise, detect, write, PUBACK) on the same backlog | **${r.pipeline_msgs_per_s} msg/s** |
+| (3a) the same with the anomaly processors switched off | ${r.pipeline_without_detection_msgs_per_s ?? '-'} msg/s: detection costs **${r.detection_cost === undefined ? '-' : (r.detection_cost * 100).toFixed(1) + ' %'}** of throughput |
+| (5) state of all ten anomaly processors for ${r.detection_memory?.devices ?? '-'} devices (${r.detection_memory?.messages ?? '-'} messages through ingest and detection) | **${r.detection_memory?.stateMb ?? '-'} MB** heap (${r.detection_memory?.bytesPerDevice ?? '-'} bytes per device); process RSS ${r.detection_memory?.rssMb ?? '-'} MB (target < 500 MB) |
 | pipeline / slower raw limit (${limit}, ${slower}/s) | **${(r.ratio_to_slower_limit * 100).toFixed(1)} %** (target >= 80 %) |
 | (4) publish-to-stored latency at ${r.latency_rate_msgs_per_s} msg/s (half of (3)), p50 / p99 | **${r.latency_p50_ms} ms / ${r.latency_p99_ms} ms** (target p99 < 250 ms) |
 | (4b) the same at ${r.latency_quarter_rate_msgs_per_s} msg/s (a quarter of (3)), p50 / p99 | ${r.latency_quarter_p50_ms} ms / ${r.latency_quarter_p99_ms} ms |

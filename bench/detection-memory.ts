@@ -1,0 +1,46 @@
+import { loadCatalogue } from '../config/catalogue.js';
+import type { Device, Registry } from '../config/devices.js';
+import { defaultConfigFile, loadPipelineConfig } from '../config/pipeline.js';
+import { makeFleet } from '../ingest/simulator/fleet.js';
+import { MessageFactory } from '../ingest/simulator/simulator.js';
+import { DetectionEngine } from '../processors/anomaly/engine.js';
+import { ingest } from '../processors/ingest.js';
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const mb = (b: number) => Math.round(b / 2 ** 20);
+
+/**
+ * Memory of the anomaly processors' state for `devices` devices (SPEC 11: 100,000 devices of
+ * state in under 500 MB): every device sends `rounds` messages of each of its types through
+ * ingest and every processor; the heap before and after (with GC) gives the state's size.
+ */
+export function detectionMemory(devices = 100_000, rounds = 3): { devices: number; messages: number; stateMb: number; bytesPerDevice: number; rssMb: number; devicesWithState: number } {
+  const config = loadPipelineConfig(defaultConfigFile(), {});
+  const catalogue = loadCatalogue(config.catalogue);
+  const fleet = makeFleet(devices, 'memory');
+  const registry: Registry = new Map(fleet.map((d): [string, Device] => [d.id, { id: d.id, sector: d.sector, region: d.region, types: d.types, key: d.key ? Buffer.from(d.key, 'hex') : undefined, criticalInfrastructure: d.kind === 'meter' }]));
+  const ctx = { catalogue, registry, pseudonymKey: Buffer.alloc(32, 3), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
+  let anomalies = 0;
+  // The simulator's own per-device state is created before measuring, so it does not count.
+  const factory = new MessageFactory(fleet, 5);
+  for (const d of fleet) for (const type of d.types) factory.make(d, type, Date.now() - 7_200_000);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const engine = new DetectionEngine(config.detection, { catalogue: () => catalogue, registry: () => registry }, () => anomalies++);
+  const start = Date.now() - 3_600_000;
+  let messages = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const d of fleet) {
+      for (const type of d.types) {
+        const t = start + r * 60_000;
+        const m = factory.make(d, type, t);
+        engine.observe(ingest(ctx, { topic: m.topic, payload: Buffer.from(JSON.stringify(m.payload)), receivedAt: t }, t + 1000));
+        messages++;
+      }
+    }
+  }
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const s = engine.stats();
+  return { devices: fleet.length, messages, stateMb: mb(after - before), bytesPerDevice: Math.round((after - before) / fleet.length), rssMb: mb(process.memoryUsage().rss), devicesWithState: s.devices };
+}
