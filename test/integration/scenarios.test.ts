@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { packageRoot } from '../../core/paths.js';
-import { scoreScenarios } from '../../evaluation/scenarios.js';
+import { scenarioTable, scoreScenarios } from '../../evaluation/scenarios.js';
 import { publishInOrder } from '../../ingest/simulator/publish.js';
 import { buildScenarioRun, SCENARIOS, type Truth } from '../../ingest/simulator/scenarios.js';
 import { influxQuery } from '../helpers/influx.js';
@@ -53,7 +53,8 @@ describe('labelled scenarios through the whole pipeline', () => {
 
   it('raises an incident of the right category and level for every scenario, precision and recall >= 0.9', () => {
     const scores = scoreScenarios(truth, pipeline.incidents.all());
-    if (process.env.JL_DEBUG) console.log(JSON.stringify(scores.map((s) => [s.scenario, s.precision, s.recall, s.level, s.expectedLevel, s.falsePositives])), JSON.stringify(pipeline.incidents.all().map((i) => [i.detector + '.' + i.kind, i.sector, i.region, i.devices, i.level])));
+    // JL_SCENARIO_TABLE=<file> keeps the table for docs/DETECTION.md.
+    if (process.env.JL_SCENARIO_TABLE) writeFileSync(process.env.JL_SCENARIO_TABLE, scenarioTable(scores) + '\n');
     for (const s of scores) {
       const what = `${s.scenario}: ${JSON.stringify(s)}`;
       expect(s.detected, what).toBe(true);
