@@ -44,17 +44,18 @@ program
   .description('run the pipeline; exits 0 after flushing on SIGTERM/SIGINT')
   .addOption(configOption)
   .option('--simulate', 'also run the simulator (and a local influxd when no InfluxDB is configured)')
-  .option('--rate <n>', 'simulator messages per second', '500')
-  .action((o: { config?: string; simulate?: boolean; rate: string }) =>
+  .option('--rate <n>', 'simulator messages per second, round-robin (default: every device at its catalogue update cycle)')
+  .action((o: { config?: string; simulate?: boolean; rate?: string }) =>
     run(async () => {
       const config = loadPipelineConfig(o.config);
       const pipeline = await Pipeline.start(config, { localInflux: !!o.simulate });
       let sim: Simulator | undefined;
       if (o.simulate) {
         const url = config.mqtt.url ?? pipeline.broker!.url;
-        sim = new Simulator({ url, fleet: fleetOf(pipeline.ctx.registry), rate: Number(o.rate), dropout: 0.002 }, pipeline.log);
+        const rate = o.rate === undefined ? undefined : Number(o.rate);
+        sim = new Simulator({ url, fleet: fleetOf(pipeline.ctx.registry), rate, dropout: 0.002 }, pipeline.log);
         sim.run().catch((e: Error) => pipeline.log.error({ err: e.message }, 'simulator stopped'));
-        pipeline.log.info({ devices: pipeline.ctx.registry.size, rate: Number(o.rate) }, 'simulator started');
+        pipeline.log.info({ devices: pipeline.ctx.registry.size, rate: rate ?? 'catalogue update cycles' }, 'simulator started');
       }
       let stopping = false;
       const stop = async (signal: string) => {

@@ -3,12 +3,16 @@ import type { Logger } from 'pino';
 import { sign } from '../../processors/signature.js';
 import type { SimDevice } from './fleet.js';
 import { prng, ReadingGenerator } from './readings.js';
+import { CYCLES } from './scenarios.js';
 
 export interface SimulatorOptions {
   url: string;
   fleet: SimDevice[];
-  /** Messages per second over the whole fleet. */
-  rate: number;
+  /**
+   * Messages per second over the whole fleet, round-robin (load tests). Absent: every device
+   * sends each of its types at the catalogue's update cycle (a realistic fleet).
+   */
+  rate?: number;
   /** Stop after this many messages (default: run until stop()). */
   count?: number;
   seed?: number;
@@ -89,10 +93,12 @@ export class Simulator {
     });
     const start = Date.now();
     const maxOut = this.opts.maxOutstanding ?? 2000;
+    if (this.opts.rate === undefined) return this.runAtCadence();
+    const rate = this.opts.rate;
     await new Promise<void>((resolve) => {
       const tick = () => {
         if (this.stopped) return resolve();
-        const due = Math.floor(((Date.now() - start) / 1000) * this.opts.rate);
+        const due = Math.floor(((Date.now() - start) / 1000) * rate);
         const target = this.opts.count !== undefined ? Math.min(due, this.opts.count) : due;
         while (this.sent + this.dropped < target && this.outstanding < maxOut) this.publishOne();
         if (this.opts.count !== undefined && this.sent + this.dropped >= this.opts.count && this.outstanding === 0) return resolve();
@@ -103,8 +109,27 @@ export class Simulator {
     await this.client.endAsync();
   }
 
-  private publishOne(): void {
-    const m = this.factory.next();
+  /** Every device and type at its catalogue cadence, phases spread, until stop(). */
+  private async runAtCadence(): Promise<void> {
+    const now = Date.now();
+    const streams = this.opts.fleet.flatMap((d) => d.types.map((type) => ({ d, type, next: now + Math.floor(this.rand() * CYCLES[type]) })));
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        if (this.stopped) return resolve();
+        const t = Date.now();
+        for (const s of streams) {
+          if (s.next > t) continue;
+          s.next += CYCLES[s.type];
+          this.publishOne(this.factory.make(s.d, s.type, t));
+        }
+        this.timer = setTimeout(tick, 50);
+      };
+      tick();
+    });
+    await this.client!.endAsync();
+  }
+
+  private publishOne(m: SimMessage = this.factory.next()): void {
     if (this.opts.dropout && this.rand() < this.opts.dropout) {
       this.dropped++;
       return;
