@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { higherGrade } from '../config/catalogue.js';
 import type { Anomaly, Category, Level } from '../core/anomaly.js';
 import { levelOf, reportDeadline, type GradingConfig } from './grading.js';
 import { incidentKey, type Incident, type IncidentState, type TimelineEntry } from './incident.js';
@@ -154,7 +155,7 @@ export class IncidentManager {
     inc.lastEventMs = Math.max(inc.lastEventMs, a.eventMs);
     inc.criticalInfrastructure ||= a.criticalInfrastructure;
     inc.regionWide ||= !!a.regionWide;
-    if (a.grade === 'core' || (a.grade === 'important' && inc.grade === 'general')) inc.grade = a.grade;
+    inc.grade = higherGrade(inc.grade, a.grade);
     if (a.device && !(a.device in inc.devices)) {
       inc.deviceCount++;
       if (inc.deviceCount <= this.cfg.maxDevices) inc.devices[a.device] = a.eventMs;

@@ -1,4 +1,4 @@
-import type { Grade } from '../config/catalogue.js';
+import { GRADE_RANK, type Grade } from '../config/catalogue.js';
 import { CATEGORIES, type Category, type Level } from '../core/anomaly.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
@@ -64,8 +64,6 @@ export const subscriptionInputSchema = {
     },
   },
 } as const;
-
-const GRADE_RANK: Record<Grade, number> = { general: 0, important: 1, core: 2 };
 
 /** Whether `sub` may and wants to hear about `event` on `inc`. Clearance is never waived. */
 export function matches(sub: Subscription, event: IncidentEvent, inc: Incident): boolean {

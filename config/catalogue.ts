@@ -8,6 +8,10 @@ import { readYamlFile, validateYaml, type YamlFile } from './yaml-file.js';
 
 export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
 export type Grade = 'general' | 'important' | 'core';
+/** Order of the data grades (GB/T 43697-2024): core > important > general. */
+export const GRADE_RANK: Record<Grade, number> = { general: 0, important: 1, core: 2 };
+/** The higher of two grades: derived data keeps the grade of its most sensitive input. */
+export const higherGrade = (a: Grade, b: Grade): Grade => (GRADE_RANK[b] > GRADE_RANK[a] ? b : a);
 export type Share = 'unconditional' | 'conditional' | 'none';
 
 export interface Division {

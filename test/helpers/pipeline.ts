@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -6,6 +7,7 @@ import { loadPipelineConfig, defaultConfigFile, type PipelineConfig } from '../.
 import { makeFleet, registryYaml, type SimDevice } from '../../ingest/simulator/fleet.js';
 import { waitUntil } from '../../services/process.js';
 import type { DeadLetter } from '../../deadletter/record.js';
+import { packageRoot } from '../../core/paths.js';
 import { hashToken } from '../../server/auth.js';
 import { uniqueName } from './services.js';
 
@@ -77,3 +79,14 @@ export async function sendJson<T = any>(port: number, method: string, path: stri
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
+
+/** Starts `jlpipe start -c cfg` (built dist/) as a child process; resolves once /readyz is 200. */
+export async function spawnPipeline(cfg: string, httpPort: number): Promise<ChildProcess> {
+  const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
+  const child = spawn(process.execPath, [cli, 'start', '-c', cfg], { env: { ...process.env, JL_MQTT_URL: '', JL_INFLUX_URL: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200, 20_000, 'pipeline child ready');
+  return child;
+}
+
+/** The exit code of a child process, once it has exited. */
+export const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));

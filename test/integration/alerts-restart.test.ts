@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +10,7 @@ import { packageRoot } from '../../core/paths.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { hashToken } from '../../server/auth.js';
 import { freePort } from '../../services/ports.js';
-import { publishAll, sendJson, getJson, TOKENS, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { exitOf, getJson, publishAll, sendJson, spawnPipeline, TOKENS, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
@@ -68,13 +68,7 @@ api: { tokens: [${tokens}] }
 log: { level: warn, progressEverySec: 0 }
 `,
     );
-    const env = { ...process.env, JL_MQTT_URL: '', JL_INFLUX_URL: '' };
-    const startChild = async () => {
-      const child = spawn(process.execPath, [cli, 'start', '-c', cfg], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-      await waitUntil(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200, 20_000, 'pipeline child ready');
-      return child;
-    };
-    const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+    const startChild = () => spawnPipeline(cfg, httpPort);
     const incidents = async () => (await getJson<{ items: { id: string; state: string; level: number; grade: string; kind: string; count: number }[] }>(httpPort, '/incidents')).body.items;
 
     const received: Received[] = [];

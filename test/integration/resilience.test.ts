@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { packageRoot } from '../../core/paths.js';
 import { Simulator } from '../../ingest/simulator/simulator.js';
 import { freePort } from '../../services/ports.js';
 import { countAllPoints } from '../helpers/influx.js';
-import { testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { exitOf, spawnPipeline, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 const total = countAllPoints;
@@ -91,13 +90,7 @@ http: { port: ${port} }
 log: { level: warn, progressEverySec: 0 }
 `,
     );
-    const env = { ...process.env, JL_MQTT_URL: '', JL_INFLUX_URL: '' };
-    const startChild = async () => {
-      const child = spawn(process.execPath, [cli, 'start', '-c', cfg], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-      await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000, 'pipeline child ready');
-      return child;
-    };
-    const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+    const startChild = () => spawnPipeline(cfg, port);
 
     let child = await startChild();
     const N = 8000;

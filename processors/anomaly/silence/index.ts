@@ -1,4 +1,4 @@
-import type { Grade } from '../../../config/catalogue.js';
+import { higherGrade, type Grade } from '../../../config/catalogue.js';
 import type { Anomaly, Detector, DetectInput, Emit } from '../../../core/anomaly.js';
 import { ExpiringState } from '../state.js';
 import type { SilenceConfig } from './config.js';
@@ -13,8 +13,6 @@ interface DeviceClock {
   critical: boolean;
   silent: boolean;
 }
-
-const GRADE_RANK: Record<Grade, number> = { general: 0, important: 1, core: 2 };
 
 /**
  * Silence (deadman), in event time: a device whose newest reading is more than `factor` x its
@@ -32,7 +30,7 @@ export function silenceDetector(cfg: SilenceConfig): Detector {
       const d = devices.get(r.device, r.eventMs, () => ({ last: r.eventMs, cycle: i.entry.updateCycleMs, sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, critical: i.device.criticalInfrastructure, silent: false }));
       d.last = Math.max(d.last, r.eventMs);
       d.cycle = Math.min(d.cycle, i.entry.updateCycleMs);
-      if (GRADE_RANK[i.entry.grade] > GRADE_RANK[d.grade]) d.grade = i.entry.grade;
+      d.grade = higherGrade(d.grade, i.entry.grade);
       d.silent = false;
     },
     tick(watermark: number, emit: Emit) {
@@ -50,7 +48,7 @@ export function silenceDetector(cfg: SilenceConfig): Detector {
         g.total++;
         if (d.silent) g.silent++;
         g.critical ||= d.critical;
-        if (GRADE_RANK[d.grade] > GRADE_RANK[g.grade]) g.grade = d.grade;
+        g.grade = higherGrade(g.grade, d.grade);
       }
       for (const [key, g] of regions) {
         const down = g.total >= cfg.regionMinDevices && g.silent / g.total >= cfg.regionRatio;
