@@ -3,7 +3,7 @@ import { higherGrade } from '../config/catalogue.js';
 import type { Anomaly, Category, Level } from '../core/anomaly.js';
 import { levelOf, reportDeadline, type GradingConfig } from './grading.js';
 import { incidentKey, type Incident, type IncidentState, type TimelineEntry } from './incident.js';
-import { IncidentLog } from './incident-log.js';
+import { IncidentLog, type LogRecord } from './incident-log.js';
 
 export interface IncidentsConfig {
   /** Anomalies of one key within openWindowMs before an incident opens (flap control). */
@@ -60,9 +60,11 @@ export class IncidentManager {
   private seq = 0;
   readonly log: IncidentLog;
 
-  constructor(file: string, private readonly cfg: IncidentsConfig, private readonly logger?: Logger, private readonly clock: () => number = Date.now) {
+  /** Rebuilds the state from the log at `file`; `onRestored` sees each record as it is read. */
+  constructor(file: string, private readonly cfg: IncidentsConfig, private readonly logger?: Logger, private readonly clock: () => number = Date.now, onRestored?: (r: LogRecord) => void) {
     this.log = new IncidentLog(file);
     for (const r of this.log.open()) {
+      onRestored?.(r);
       this.byId.set(r.incident.id, r.incident);
       this.byKey.set(r.incident.key, r.incident);
       this.seq = Math.max(this.seq, Number(r.incident.id.split('-').at(-1)) || 0);

@@ -14,7 +14,6 @@ import { DeadLetterSink } from '../deadletter/sink.js';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
 import { IncidentManager } from '../alerts/incidents.js';
 import { IncidentPoints, incidentLine, openGaugeLines } from '../alerts/incident-points.js';
-import { readLogRecords } from '../alerts/incident-log.js';
 import { Outbox } from '../alerts/outbox.js';
 import { SubscriptionStore } from '../alerts/subscriptions.js';
 import { DetectionEngine } from '../processors/anomaly/engine.js';
@@ -174,11 +173,12 @@ export class Pipeline {
    */
   private startAlerts(): void {
     const c = this.config;
-    this.incidents = new IncidentManager(join(c.dataDir, 'incidents', 'incidents.log'), c.incidents, this.log);
     this.subscriptions = new SubscriptionStore(join(c.dataDir, 'subscriptions.json'));
     this.dispatcher = new AlertDispatcher(this.subscriptions, new Outbox(join(c.dataDir, 'alerts', 'outbox.jsonl')), c.alerts, this.log, (topic, body) => this.source.publish(topic, body));
     this.incidentPoints = new IncidentPoints(() => (this.sink?.up ? this.writer : undefined), this.log);
-    this.incidentPoints.push(readLogRecords(this.incidents.log.file).map((r) => incidentLine(r.event, r.incident, r.at, r.n)));
+    this.incidents = new IncidentManager(join(c.dataDir, 'incidents', 'incidents.log'), c.incidents, this.log, Date.now, (r) =>
+      this.incidentPoints.push([incidentLine(r.event, r.incident, r.at, r.n)]),
+    );
     this.incidents.on(this.dispatcher.onIncident);
     this.incidents.on((event, inc, n) => this.incidentPoints.push([incidentLine(event, inc, Date.now(), n)]));
     this.detection = new DetectionEngine(c.detection, { catalogue: () => this.ctx.catalogue, registry: () => this.ctx.registry }, (a) => this.incidents.observe(a), this.log);

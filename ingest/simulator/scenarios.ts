@@ -181,12 +181,16 @@ export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { se
   const seq = new Map<string, number>();
   const last = new Map<string, number>();
   const messages: ScenarioMessage[] = [];
+  /** The device's normal data at `t`, continuing from its previous message of that type. */
+  const normal = (d: SimDevice, type: string, t: number): Data => {
+    const dt = (t - (last.get(`${d.id}|${type}`) ?? t - CYCLES[type])) / 1000;
+    last.set(`${d.id}|${type}`, t);
+    return gen.data(d, type, t, dt);
+  };
   const emit = (d: SimDevice, type: string, t: number, data: Data | undefined, o: SendOpts = {}) => {
     const topic = o.topic ?? `jl/${d.sector}/${d.region}/${d.id}/${type}`;
     if (o.raw) return messages.push({ at: t, topic, payload: o.raw });
-    const dt = (t - (last.get(`${d.id}|${type}`) ?? t - CYCLES[type])) / 1000;
-    last.set(`${d.id}|${type}`, t);
-    const body = data ?? gen.data(d, type, t, dt);
+    const body = data ?? normal(d, type, t);
     const n = o.seq ?? (seq.get(d.id) ?? 0) + 1;
     seq.set(d.id, Math.max(n, seq.get(d.id) ?? 0));
     const payload: Record<string, unknown> = { ts: o.ts ?? t, seq: n, data: body };
@@ -209,9 +213,7 @@ export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { se
     while (extras.length && extras[0].at <= n.t) for (const e of extras.shift()!.build()) emit(e.device, e.type, e.t, e.data, e.opts);
     const alter = alters.find((a) => a.id === n.d.id && a.type === n.type && n.t >= a.from && n.t < a.to);
     if (alter) {
-      const dt = (n.t - (last.get(`${n.d.id}|${n.type}`) ?? n.t - CYCLES[n.type])) / 1000;
-      last.set(`${n.d.id}|${n.type}`, n.t);
-      const changed = alter.change(gen.data(n.d, n.type, n.t, dt));
+      const changed = alter.change(normal(n.d, n.type, n.t));
       if (changed) emit(n.d, n.type, n.t, changed);
     } else emit(n.d, n.type, n.t, undefined);
     n.t += CYCLES[n.type];
