@@ -1,7 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
-import type { Logger } from 'pino';
 import { LEVEL_NAMES, type Level } from '../core/anomaly.js';
-import type { LineWriter } from '../storage/influx/writer.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
 
@@ -43,41 +41,4 @@ export function openGaugeLines(incidents: Incident[], at: number): string[] {
     );
   }
   return lines;
-}
-
-/**
- * Writes incident events to InfluxDB, best effort: the hash-chained log is the record, this is
- * the dashboards' copy. Failed writes stay queued (bounded) and are retried; at start the whole
- * log is written again, which overwrites rather than duplicates.
- */
-export class IncidentPoints {
-  private queue: string[] = [];
-  private busy = false;
-  dropped = 0;
-
-  constructor(private readonly writer: () => LineWriter | undefined, private readonly log: Logger, private readonly maxQueue = 100_000) {}
-
-  push(lines: string[]): void {
-    this.queue.push(...lines);
-    if (this.queue.length > this.maxQueue) this.dropped += this.queue.splice(0, this.queue.length - this.maxQueue).length;
-  }
-
-  async flush(): Promise<void> {
-    const w = this.writer();
-    if (this.busy || !w || !this.queue.length) return;
-    this.busy = true;
-    const batch = this.queue.splice(0, 5000);
-    try {
-      await w.write(batch);
-    } catch (e) {
-      this.queue.unshift(...batch);
-      this.log.warn({ err: (e as Error).message, queued: this.queue.length }, 'incident points not written to InfluxDB; will retry');
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  get pending(): number {
-    return this.queue.length;
-  }
 }

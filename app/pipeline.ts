@@ -11,9 +11,10 @@ import { Ledger } from '../core/ledger.js';
 import { Runner } from '../core/runner.js';
 import type { Reading } from '../core/types.js';
 import { DeadLetterSink } from '../deadletter/sink.js';
+import { PipelineStats } from '../capacity/statistics.js';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
 import { IncidentManager } from '../alerts/incidents.js';
-import { IncidentPoints, incidentLine, openGaugeLines } from '../alerts/incident-points.js';
+import { incidentLine, openGaugeLines } from '../alerts/incident-points.js';
 import { Outbox } from '../alerts/outbox.js';
 import { SubscriptionStore } from '../alerts/subscriptions.js';
 import { DetectionEngine } from '../processors/anomaly/engine.js';
@@ -26,6 +27,7 @@ import { buildHttp } from '../server/http.js';
 import { LocalInfluxd } from '../services/influxd.js';
 import { portOpen } from '../services/ports.js';
 import { AutoWriter } from '../storage/influx/auto-writer.js';
+import { BestEffortLines } from '../storage/influx/best-effort.js';
 import { InfluxSink } from '../storage/influx/sink.js';
 import { Spool, type SpoolRecord } from '../storage/spool/spool.js';
 
@@ -68,7 +70,12 @@ export class Pipeline {
   incidents!: IncidentManager;
   subscriptions!: SubscriptionStore;
   dispatcher!: AlertDispatcher;
-  incidentPoints!: IncidentPoints;
+  incidentPoints!: BestEffortLines;
+  /** The pipeline's statistics about itself (capacity planning, pipeline health dashboard). */
+  selfStats!: PipelineStats;
+  statsPoints!: BestEffortLines;
+  private storedHook?: (readings: Reading[], at: number) => void;
+  private statsTimer?: NodeJS.Timeout;
   tokens: ApiToken[] = [];
   private progressTimer?: NodeJS.Timeout;
   private housekeeping?: NodeJS.Timeout;
@@ -110,6 +117,7 @@ export class Pipeline {
     this.startAlerts();
     this.runner = new Runner((m) => {
       const outcome = ingest(this.ctx, m);
+      this.selfStats.observe(m, outcome);
       this.detection.observe(outcome);
       return outcome;
     }, this.sink, this.deadLetters, this.ledger, this.log, {
@@ -118,6 +126,10 @@ export class Pipeline {
       maxInFlight: c.influx.maxInFlight,
       fullRetryMs: c.spool.probeMs,
     });
+    this.runner.onStored = (readings, at) => {
+      this.selfStats.stored(readings, at);
+      this.storedHook?.(readings, at);
+    };
 
     let url = c.mqtt.url;
     let protocolVersion = c.mqtt.protocolVersion;
@@ -160,6 +172,8 @@ export class Pipeline {
       this.log.info({ port: this.httpPort }, 'HTTP API listening');
     }
     this.source.start((env) => this.runner.handle(env));
+    this.statsTimer = setInterval(() => void this.writeStats(), c.capacity.statsEveryMs);
+    this.statsTimer.unref();
     if (c.log.progressEverySec > 0) {
       this.progressTimer = setInterval(() => this.progress(), c.log.progressEverySec * 1000);
       this.progressTimer.unref();
@@ -175,12 +189,14 @@ export class Pipeline {
     const c = this.config;
     this.subscriptions = new SubscriptionStore(join(c.dataDir, 'subscriptions.json'));
     this.dispatcher = new AlertDispatcher(this.subscriptions, new Outbox(join(c.dataDir, 'alerts', 'outbox.jsonl')), c.alerts, this.log, (topic, body) => this.source.publish(topic, body));
-    this.incidentPoints = new IncidentPoints(() => (this.sink?.up ? this.writer : undefined), this.log);
+    this.incidentPoints = new BestEffortLines('incident points', () => (this.sink?.up ? this.writer : undefined), this.log);
     this.incidents = new IncidentManager(join(c.dataDir, 'incidents', 'incidents.log'), c.incidents, this.log, Date.now, (r) =>
       this.incidentPoints.push([incidentLine(r.event, r.incident, r.at, r.n)]),
     );
     this.incidents.on(this.dispatcher.onIncident);
     this.incidents.on((event, inc, n) => this.incidentPoints.push([incidentLine(event, inc, Date.now(), n)]));
+    this.selfStats = new PipelineStats(() => this.ctx, c.capacity, c.mqtt.clientId);
+    this.statsPoints = new BestEffortLines('pipeline statistics', () => (this.sink?.up ? this.writer : undefined), this.log);
     this.detection = new DetectionEngine(c.detection, { catalogue: () => this.ctx.catalogue, registry: () => this.ctx.registry }, (a) => this.incidents.observe(a), this.log);
     let ticks = 0;
     this.housekeeping = setInterval(() => {
@@ -189,6 +205,27 @@ export class Pipeline {
       void this.incidentPoints.flush();
     }, 1000);
     this.housekeeping.unref();
+  }
+
+  /** One interval of the pipeline's own statistics to InfluxDB; a resource over budget raises an incident. */
+  private async writeStats(): Promise<void> {
+    const now = Date.now();
+    const t = this.ledger.totals();
+    this.statsPoints.push(
+      this.selfStats.lines(now, {
+        ...t,
+        pending: this.runner.pendingMessages,
+        spoolBytes: this.sink.spoolBytes,
+        spoolLimit: this.config.spool.maxBytes,
+        influxUp: this.sink.up,
+        mqttConnected: this.source.connected,
+        reconnects: this.source.reconnects,
+        anomalies: Object.values(this.detection.stats().anomalies).reduce((a, b) => a + b, 0),
+        outbox: this.dispatcher.outbox.size,
+      }),
+    );
+    for (const a of this.selfStats.budgetAnomalies(now)) this.incidents.observe(a);
+    await this.statsPoints.flush();
   }
 
   /** Configured tokens, or one admin token generated once into the data dir (demo, npm start). */
@@ -274,7 +311,7 @@ export class Pipeline {
 
   /** Hook for measurements: called with each batch once it is durable. */
   onStored(fn: (readings: Reading[], at: number) => void): void {
-    this.runner.onStored = fn;
+    this.storedHook = fn;
   }
 
   /**
@@ -284,8 +321,10 @@ export class Pipeline {
   async stop(): Promise<void> {
     clearInterval(this.progressTimer);
     clearInterval(this.housekeeping);
+    clearInterval(this.statsTimer);
     this.source?.pause();
     await this.runner?.drain();
+    if (this.selfStats && this.sink) await this.writeStats().catch(() => {});
     this.detection?.stop();
     this.dispatcher?.stop();
     this.incidents?.close();

@@ -6,6 +6,7 @@ import { packageRoot } from '../core/paths.js';
 import type { IncidentsConfig } from '../alerts/incidents.js';
 import type { DeliveryConfig } from '../alerts/dispatcher.js';
 import type { DetectionConfig } from '../processors/anomaly/config.js';
+import type { CapacityConfig } from '../capacity/config.js';
 import type { ApiToken } from '../server/auth.js';
 import { makeAjv } from './ajv.js';
 import { pipelineSchema } from './schemas/pipeline.schema.js';
@@ -48,6 +49,7 @@ export interface PipelineConfig {
   pseudonymKey?: string;
   log: { level: string; progressEverySec: number };
   detection: DetectionConfig;
+  capacity: CapacityConfig;
   incidents: IncidentsConfig;
   alerts: DeliveryConfig;
   api: { tokens: ApiToken[] };

@@ -3,6 +3,7 @@
  * file at start, fills the defaults and documents each option. Environment variables override
  * (see config/load-pipeline.ts).
  */
+import { capacitySchema } from '../../capacity/config.js';
 import { detectionSchema } from '../../processors/anomaly/config.js';
 
 export const pipelineSchema = {
@@ -95,6 +96,7 @@ export const pipelineSchema = {
       },
     },
     detection: detectionSchema,
+    capacity: capacitySchema,
     incidents: {
       type: 'object',
       additionalProperties: false,

@@ -1,22 +1,10 @@
 /** InfluxQL over /query: the way tests read what the pipeline stored. */
-export interface Series {
-  name: string;
-  columns: string[];
-  values: unknown[][];
-  tags?: Record<string, string>;
-}
+import { influxQuery as query, type Series } from '../../storage/influx/influxql.js';
+
+export type { Series };
 
 export async function influxQuery(url: string, db: string, q: string): Promise<Series[]> {
-  const u = new URL('/query', url);
-  u.searchParams.set('db', db);
-  u.searchParams.set('q', q);
-  u.searchParams.set('epoch', 'ns');
-  const res = await fetch(u);
-  const body = (await res.json()) as { results: { series?: Series[]; error?: string }[]; error?: string };
-  if (body.error) throw new Error(`InfluxQL error: ${body.error}`);
-  const r = body.results[0];
-  if (r.error) throw new Error(`InfluxQL error: ${r.error} in ${q}`);
-  return r.series ?? [];
+  return query({ url, database: db }, q, 'ns');
 }
 
 /** Points stored in a measurement (every point has the integer field `seq`). */

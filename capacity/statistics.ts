@@ -1,0 +1,245 @@
+import { Point } from '@influxdata/influxdb-client';
+import type { Catalogue, CatalogueEntry } from '../config/catalogue.js';
+import type { Registry } from '../config/devices.js';
+import type { Anomaly } from '../core/anomaly.js';
+import { SECTORS, type Outcome, type RawMessage, type Reading } from '../core/types.js';
+import type { CapacityConfig } from './config.js';
+
+/** Province-wide division code: the region of a finding about the whole province. */
+export const PROVINCE = '220000';
+
+/** What the pipeline knows about itself at a flush, for `pipeline_health`. */
+export interface HealthSnapshot {
+  received: number;
+  stored: number;
+  deadLettered: number;
+  inSpool: number;
+  pending: number;
+  spoolBytes: number;
+  spoolLimit: number;
+  influxUp: boolean;
+  mqttConnected: boolean;
+  reconnects: number;
+  anomalies: number;
+  outbox: number;
+}
+
+/** Counters of one catalogue resource in one region. */
+interface Group {
+  entry: CatalogueEntry;
+  region: string;
+  messages: number;
+  points: number;
+  bytes: number;
+  values: number;
+  /** Distinct series written since start: one per device and catalogue version. */
+  series: Set<string>;
+  /** Newest arrival per device, for devices online. */
+  lastSeen: Map<string, number>;
+}
+
+const MAX_LATENCY_SAMPLES = 50_000;
+
+/**
+ * The pipeline's statistics about itself, per sector, region and catalogue resource: messages,
+ * points, payload bytes, field values, series, devices online and CPU time (SPEC 7). Counting is
+ * on the hot path and O(1) per message; `lines` drains an interval into line protocol for
+ * `pipeline_stats`, `pipeline_rejects` and `pipeline_health`. Calls never overlap.
+ */
+export class PipelineStats {
+  private readonly groups = new Map<string, Group>();
+  private rejects = new Map<string, number>();
+  private latencies: number[] = [];
+  private latencySeen = 0;
+  private cpu = process.cpuUsage();
+  private lastFlush = Date.now();
+  private lastReceived = 0;
+  private registered?: { registry: Registry; counts: Map<string, number> };
+  /** Resources whose series are over their catalogue budget now (raised once until back under). */
+  private readonly overBudget = new Set<string>();
+
+  constructor(
+    private readonly ctx: () => { catalogue: Catalogue; registry: Registry },
+    private readonly config: CapacityConfig,
+    private readonly instance: string,
+  ) {}
+
+  /** Counts one ingested message (hot path). */
+  observe(msg: RawMessage, outcome: Outcome): void {
+    if (!outcome.ok) {
+      const [sector, region] = outcome.rejection.source.split('/');
+      const key = `${outcome.rejection.reason}|${(SECTORS as readonly string[]).includes(sector) ? sector : 'unknown'}|${/^[0-9]{6}$/.test(region ?? '') ? region : 'unknown'}`;
+      this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
+      return;
+    }
+    const r = outcome.reading;
+    const g = this.group(r);
+    g.messages++;
+    g.points++;
+    g.bytes += msg.payload.length;
+    for (const _ in r.fields) g.values++;
+    g.series.add(`${r.device}|${r.tags.catalog_version}`);
+    g.lastSeen.set(r.device, msg.receivedAt);
+  }
+
+  /** Publish-to-durable latency of a stored batch (sampled when the interval is busy). */
+  stored(readings: Reading[], at: number): void {
+    for (const r of readings) {
+      this.latencySeen++;
+      if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(at - r.receivedAt);
+      else {
+        const i = Math.floor(Math.random() * this.latencySeen);
+        if (i < MAX_LATENCY_SAMPLES) this.latencies[i] = at - r.receivedAt;
+      }
+    }
+  }
+
+  private group(r: Reading): Group {
+    const key = `${r.tags.code}|${r.tags.region}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      const entry = this.ctx().catalogue.entries.find((e) => e.code === r.tags.code)!;
+      g = { entry, region: r.tags.region, messages: 0, points: 0, bytes: 0, values: 0, series: new Set(), lastSeen: new Map() };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  /** Devices registered per `code|region`, recounted only when the registry changes. */
+  private registeredCounts(): Map<string, number> {
+    const { catalogue, registry } = this.ctx();
+    if (this.registered?.registry === registry) return this.registered.counts;
+    const counts = new Map<string, number>();
+    for (const d of registry.values()) {
+      for (const t of d.types) {
+        const e = catalogue.byType.get(`${d.sector}/${t}`);
+        if (e) counts.set(`${e.code}|${d.region}`, (counts.get(`${e.code}|${d.region}`) ?? 0) + 1);
+      }
+    }
+    this.registered = { registry, counts };
+    return counts;
+  }
+
+  /** Series written per catalogue resource (all regions), since start. */
+  seriesByCode(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const g of this.groups.values()) out.set(g.entry.code, (out.get(g.entry.code) ?? 0) + g.series.size);
+    return out;
+  }
+
+  /**
+   * Resources newly over their catalogue `cardinalityBudget`, as anomalies for the incident
+   * manager: too many series is a hazard to the store (and often a sign of forged device ids).
+   */
+  budgetAnomalies(now: number): Anomaly[] {
+    const out: Anomaly[] = [];
+    for (const [code, series] of this.seriesByCode()) {
+      const entry = this.ctx().catalogue.entries.find((e) => e.code === code);
+      if (!entry) continue;
+      if (series <= entry.cardinalityBudget) {
+        this.overBudget.delete(code);
+        continue;
+      }
+      if (this.overBudget.has(code)) continue;
+      this.overBudget.add(code);
+      out.push({
+        detector: 'capacity',
+        kind: 'cardinality_budget',
+        category: 'security-hazard',
+        baseLevel: 4,
+        sector: entry.sector,
+        region: PROVINCE,
+        code,
+        grade: entry.grade,
+        criticalInfrastructure: false,
+        regionWide: false,
+        eventMs: now,
+        field: 'series',
+        value: series,
+        detail: `${code} (${entry.measurement}) has ${series} series, over its catalogue cardinality budget of ${entry.cardinalityBudget}`,
+      });
+    }
+    return out;
+  }
+
+  /** Drains the interval into line protocol; `now` stamps every point. */
+  lines(now: number, health: HealthSnapshot): string[] {
+    const intervalMs = Math.max(1, now - this.lastFlush);
+    this.lastFlush = now;
+    const cpu = process.cpuUsage(this.cpu);
+    this.cpu = process.cpuUsage();
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    let messages = 0;
+    for (const g of this.groups.values()) messages += g.messages;
+    const out: string[] = [];
+    const at = new Date(now);
+    const registered = this.registeredCounts();
+    const { catalogue } = this.ctx();
+    const keys = new Set([...registered.keys(), ...this.groups.keys()]);
+    for (const key of keys) {
+      const [code, region] = key.split('|');
+      const g = this.groups.get(key);
+      const entry = g?.entry ?? catalogue.entries.find((e) => e.code === code);
+      if (!entry) continue;
+      const window = Math.max(60_000, this.config.onlineCycles * entry.updateCycleMs);
+      let online = 0;
+      if (g) for (const [device, seen] of g.lastSeen) {
+        if (seen >= now - window) online++;
+        else if (seen < now - 10 * window) g.lastSeen.delete(device); // long gone: forget
+      }
+      out.push(
+        new Point('pipeline_stats')
+          .tag('sector', entry.sector)
+          .tag('region', region)
+          .tag('code', code)
+          .tag('measurement', entry.measurement)
+          .tag('instance', this.instance)
+          .intField('messages', g?.messages ?? 0)
+          .intField('points', g?.points ?? 0)
+          .intField('bytes', g?.bytes ?? 0)
+          .intField('field_values', g?.values ?? 0)
+          .intField('series', g?.series.size ?? 0)
+          .intField('devices_online', online)
+          .intField('devices_registered', registered.get(key) ?? 0)
+          .floatField('cpu_ms', messages ? (cpuMs * (g?.messages ?? 0)) / messages : 0)
+          .intField('interval_ms', intervalMs)
+          .timestamp(at)
+          .toLineProtocol()!,
+      );
+      if (g) g.messages = g.points = g.bytes = g.values = 0;
+    }
+    for (const [key, count] of this.rejects) {
+      const [reason, sector, region] = key.split('|');
+      out.push(new Point('pipeline_rejects').tag('reason', reason).tag('sector', sector).tag('region', region).tag('instance', this.instance).intField('count', count).timestamp(at).toLineProtocol()!);
+    }
+    this.rejects = new Map();
+    const lat = this.latencies.sort((a, b) => a - b);
+    const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] : 0);
+    const p = new Point('pipeline_health')
+      .tag('instance', this.instance)
+      .floatField('rate', ((health.received - this.lastReceived) * 1000) / intervalMs)
+      .intField('received', health.received)
+      .intField('stored', health.stored)
+      .intField('dead_lettered', health.deadLettered)
+      .intField('in_spool', health.inSpool)
+      .intField('pending', health.pending)
+      // received - (stored + dead-lettered + spooled + in flight): 0 when nothing is lost.
+      .intField('unbalanced', health.received - health.stored - health.deadLettered - health.inSpool - health.pending)
+      .intField('spool_bytes', health.spoolBytes)
+      .floatField('spool_ratio', health.spoolLimit ? health.spoolBytes / health.spoolLimit : 0)
+      .booleanField('influx_up', health.influxUp)
+      .booleanField('mqtt_connected', health.mqttConnected)
+      .intField('reconnects', health.reconnects)
+      .intField('anomalies', health.anomalies)
+      .intField('outbox', health.outbox)
+      .intField('latency_samples', this.latencySeen)
+      .floatField('cpu_pct', (cpuMs * 100) / intervalMs)
+      .intField('rss_bytes', process.memoryUsage.rss());
+    if (lat.length) p.floatField('latency_p50_ms', pct(0.5)).floatField('latency_p99_ms', pct(0.99)).floatField('latency_max_ms', lat[lat.length - 1]);
+    out.push(p.timestamp(at).toLineProtocol()!);
+    this.lastReceived = health.received;
+    this.latencies = [];
+    this.latencySeen = 0;
+    return out;
+  }
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import type { CapacityConfig } from '../../capacity/config.js';
+import { fitHoltWinters, forecastAt } from '../../capacity/holt-winters.js';
+import { planCapacity, type StatsBucket } from '../../capacity/planner.js';
+import { prng } from '../../ingest/simulator/readings.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2026, 0, 5); // a Monday
+const DAYS = 28;
+
+/** Known truth: points/s with linear growth, a daily and a weekly cycle, and seeded noise. */
+const rateAt = (h: number) => 400 + 0.25 * h + 120 * Math.sin((2 * Math.PI * h) / 24) + 40 * Math.sin((2 * Math.PI * h) / 168);
+const VALUES_PER_POINT = 4;
+const seriesAt = (h: number) => 5000 + 6 * h;
+
+function history(noise = 0.03): StatsBucket[] {
+  const r = prng(42);
+  const out: StatsBucket[] = [];
+  for (let h = 0; h < DAYS * 24; h++) {
+    const rate = rateAt(h) * (1 + noise * (r() * 2 - 1));
+    const points = rate * 3600;
+    out.push({ t: T0 + h * HOUR, region: '220100', sector: 'energy', code: 'JL-NL-0301-001', messages: points, points, fieldValues: points * VALUES_PER_POINT, series: Math.round(seriesAt(h)), cpuMs: points * 0.05 });
+  }
+  return out;
+}
+
+const config = (regions: CapacityConfig['regions']): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, regions });
+
+/** First hour after the history at which f crosses the limit (noise-free truth). */
+function trueCrossing(f: (h: number) => number, limit: number): number {
+  for (let h = DAYS * 24; h < DAYS * 24 + 24 * 3650; h++) if (f(h) > limit) return T0 + h * HOUR;
+  throw new Error('never crosses');
+}
+
+const lastT = T0 + (DAYS * 24 - 1) * HOUR;
+const within5pct = (predicted: number | null, truth: number) => {
+  expect(predicted).not.toBeNull();
+  const err = Math.abs(predicted! - truth) / (truth - lastT);
+  expect(err, `predicted ${new Date(predicted!).toISOString()}, true ${new Date(truth).toISOString()} (error ${(err * 100).toFixed(1)} %)`).toBeLessThanOrEqual(0.05);
+};
+
+describe('Holt-Winters', () => {
+  it('recovers trend and season of a clean series', () => {
+    const y = Array.from({ length: 24 * 14 }, (_, h) => 100 + 2 * h + 30 * Math.sin((2 * Math.PI * h) / 24));
+    const m = fitHoltWinters(y, 24);
+    expect(m.period).toBe(24);
+    expect(m.trend).toBeCloseTo(2, 1);
+    for (const k of [1, 7, 24, 100]) expect(forecastAt(m, k)).toBeCloseTo(100 + 2 * (y.length - 1 + k) + 30 * Math.sin((2 * Math.PI * (y.length - 1 + k)) / 24), -1);
+  });
+
+  it('falls back to a linear trend without two seasons of history', () => {
+    const m = fitHoltWinters([10, 12, 14, 16, 18], 24);
+    expect(m.period).toBe(0);
+    expect(forecastAt(m, 5)).toBeCloseTo(28, 0);
+  });
+});
+
+// Done-when 3 (first half): synthetic history with known growth and seasonality; the planner
+// finds each exhaustion date within 5 % of the true one.
+describe('capacity planner on synthetic history', () => {
+  const buckets = history();
+  const now = lastT + HOUR;
+  const storedValues = { '220100': buckets.reduce((a, b) => a + b.fieldValues, 0) };
+  const writeLimit = 2200;
+  const storageLimit = 2.5 * 4e10;
+  const cfg = config({ '220100': { storageBytes: storageLimit, writePointsPerSec: writeLimit, cpuCores: 64 } });
+  const plan = planCapacity({ bucketMs: HOUR, now, buckets, storedValues }, cfg, [{ code: 'JL-NL-0301-001', measurement: 'energy_meter', sector: 'energy', cardinalityBudget: 40_000 }], 365 * DAY);
+  const region = plan.regions[0];
+  const metric = (name: string) => region.metrics.find((m) => m.metric === name)!;
+
+  it('uses the weekly season with four weeks of hourly history', () => {
+    expect(metric('write_rate').model.period).toBe(168);
+  });
+
+  it('finds when the write rate runs out (seasonal peaks cross first)', () => {
+    within5pct(metric('write_rate').exhaustedAt, trueCrossing(rateAt, writeLimit));
+  });
+
+  it('finds when storage runs out', () => {
+    let total = storedValues['220100'] * 2.5;
+    const cumulative = (h: number) => (total += rateAt(h) * 3600 * VALUES_PER_POINT * 2.5);
+    within5pct(metric('storage').exhaustedAt, trueCrossing(cumulative, storageLimit));
+  });
+
+  it('finds when a resource outgrows its cardinality budget', () => {
+    const r = plan.resources.find((x) => x.code === 'JL-NL-0301-001')!;
+    expect(r.overBudgetNow).toBe(false);
+    within5pct(r.exhaustedAt, trueCrossing(seriesAt, 40_000));
+  });
+
+  it('recommends instances and partitions for the peak, and says what to provision', () => {
+    const rec = region.recommendation;
+    expect(rec.instances).toBe(Math.ceil(metric('write_rate').peak / 10_000));
+    expect(rec.partitions).toBeGreaterThanOrEqual(2 * rec.instances);
+    expect(rec.actions.join('\n')).toMatch(/write rate: .* by \d{4}-\d\d-\d\d/);
+    expect(rec.actions.join('\n')).toMatch(/storage: provision/);
+    expect(region.sectors).toEqual([expect.objectContaining({ sector: 'energy', share: 1 })]);
+  });
+
+  it('reports no exhaustion where capacity is ample', () => {
+    const big = planCapacity({ bucketMs: HOUR, now, buckets, storedValues }, config({ default: { storageBytes: 1e18, writePointsPerSec: 1e9, cpuCores: 1e6 } }), [], 365 * DAY);
+    expect(big.regions[0].metrics.map((m) => m.exhaustedAt)).toEqual([null, null, null]);
+  });
+});
