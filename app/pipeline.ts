@@ -11,6 +11,7 @@ import { Ledger } from '../core/ledger.js';
 import { Runner } from '../core/runner.js';
 import type { Reading } from '../core/types.js';
 import { DeadLetterSink } from '../deadletter/sink.js';
+import { runCapacityPlan } from '../capacity/run.js';
 import { PipelineStats } from '../capacity/statistics.js';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
 import { IncidentManager } from '../alerts/incidents.js';
@@ -61,6 +62,8 @@ export class Pipeline {
   sink!: InfluxSink;
   deadLetters!: DeadLetterSink;
   writer?: AutoWriter;
+  /** The InfluxDB in use (configured, or the local one started for the demo). */
+  influxUrl?: string;
   watcher!: ConfigWatcher;
   broker?: EmbeddedBroker;
   influxd?: LocalInfluxd;
@@ -156,6 +159,10 @@ export class Pipeline {
         incidents: this.incidents,
         subscriptions: this.subscriptions,
         tokens: () => this.tokens,
+        capacity: (horizonMs) => {
+          if (!this.influxUrl) return Promise.reject(new Error('no InfluxDB configured'));
+          return runCapacityPlan({ ...c.influx, url: this.influxUrl }, c.capacity, this.ctx.catalogue, horizonMs, this.sink.up ? this.writer : undefined);
+        },
         metrics: buildMetrics({
           ledger: () => this.ledger.snapshot(),
           spoolBytes: () => this.sink.spoolBytes,
@@ -253,6 +260,7 @@ export class Pipeline {
       this.log.error('no InfluxDB configured (JL_INFLUX_URL): data is kept in the spool');
     }
     if (url) {
+      this.influxUrl = url;
       this.writer = new AutoWriter({ ...c.influx, url }, c.influx.api);
       try {
         await this.writer.init();

@@ -70,6 +70,7 @@ export interface SectorPlan {
   peak: number;
   /** Share of the region's write rate at the horizon. */
   share: number;
+  forecast: [number, number][];
 }
 
 export interface Recommendation {
@@ -137,7 +138,8 @@ function planMetric(
   const m: HoltWinters = fitHoltWinters(y, season);
   const steps = Math.max(1, Math.floor(horizonMs / bucketMs));
   const stride = Math.max(1, Math.ceil(steps / MAX_STEPS));
-  const curveEvery = Math.max(1, Math.floor(steps / stride / CURVE_POINTS));
+  // Curve points sit on a fixed grid, so the forecast written by one run overwrites the last one.
+  const grid = curveGrid(horizonMs, bucketMs);
   const forecast: [number, number][] = [];
   let exhaustedAt: number | null = null;
   let peak = 0;
@@ -145,7 +147,8 @@ function planMetric(
   // Storage: the running total, less what falls out of the retention window.
   let total = accumulate?.start ?? 0;
   const window: number[] = accumulate?.windowBuckets ? y.slice(-accumulate.windowBuckets) : [];
-  for (let i = 0, k = stride; k <= steps; k += stride, i++) {
+  let lastCell = Math.floor(lastT / grid);
+  for (let k = stride; k <= steps; k += stride) {
     const perBucket = forecastAt(m, k);
     if (accumulate) {
       const added = perBucket * stride;
@@ -159,7 +162,9 @@ function planMetric(
     const t = lastT + k * bucketMs;
     if (value > peak) peak = value;
     if (exhaustedAt === null && value > limit) exhaustedAt = t;
-    if (i % curveEvery === 0 || k + stride > steps) forecast.push([t, value]);
+    const cell = Math.floor(t / grid);
+    if (cell !== lastCell) forecast.push([cell * grid, value]);
+    lastCell = cell;
   }
   const actualStep = Math.max(1, Math.floor(y.length / CURVE_POINTS));
   const actual: [number, number][] = [];
@@ -184,6 +189,12 @@ function planMetric(
     actual,
     forecast,
   };
+}
+
+const NICE = [10_000, 60_000, 300_000, 900_000, HOUR, 6 * HOUR, DAY, WEEK];
+/** The grid of chart points: a round duration giving at most about CURVE_POINTS points. */
+function curveGrid(horizonMs: number, bucketMs: number): number {
+  return NICE.find((g) => g >= bucketMs && horizonMs / g <= CURVE_POINTS) ?? Math.max(bucketMs, WEEK);
 }
 
 const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -231,7 +242,7 @@ export function planCapacity(history: CapacityHistory, config: CapacityConfig, r
     for (const sector of [...new Set(rows.map((b) => b.sector))].sort()) {
       const y = regular(sum(rows.filter((b) => b.sector === sector), (b) => b.points / seconds), from, to, bucketMs);
       const p = planMetric('write_rate', y, to, bucketMs, horizonMs, season, Infinity);
-      sectors.push({ sector, current: p.current, atHorizon: p.atHorizon, peak: p.peak, share: 0 });
+      sectors.push({ sector, current: p.current, atHorizon: p.atHorizon, peak: p.peak, share: 0, forecast: p.forecast });
     }
     const totalAtHorizon = sectors.reduce((a, s) => a + s.atHorizon, 0);
     for (const s of sectors) s.share = totalAtHorizon ? s.atHorizon / totalAtHorizon : 0;

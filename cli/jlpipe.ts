@@ -173,6 +173,42 @@ program
     }),
   );
 
+const capacity = program.command('capacity').description('capacity planning from the statistics the pipeline writes to InfluxDB');
+capacity
+  .command('report')
+  .description('forecast write rate, storage, compute and series per region and sector; print Markdown (or JSON) and write the forecast to InfluxDB for the capacity dashboard')
+  .addOption(configOption)
+  .option('--horizon <duration>', 'forecast horizon (m, h or d)', '365d')
+  .option('--out <dir>', 'also write capacity.md, capacity.json and SVG charts into this folder')
+  .option('--json', 'print JSON instead of Markdown')
+  .option('--no-write', 'do not write the forecast to InfluxDB')
+  .action((o: { config?: string; horizon: string; out?: string; json?: boolean; write: boolean }) =>
+    run(async () => {
+      const { parseDuration } = await import('../config/catalogue.js');
+      const { runCapacityPlan } = await import('../capacity/run.js');
+      const { capacityJson, capacityMarkdown, writeCapacityReport } = await import('../capacity/report.js');
+      const { AutoWriter } = await import('../storage/influx/auto-writer.js');
+      const config = loadPipelineConfig(o.config);
+      let horizonMs: number;
+      try {
+        horizonMs = parseDuration(o.horizon);
+      } catch {
+        throw new ConfigError('command line', '--horizon', `"${o.horizon}" is not a duration such as 90d or 12h`);
+      }
+      const url = config.influx.url;
+      if (!url) throw new ConfigError(config.file ?? '(defaults)', '/influx/url', 'not set (nor JL_INFLUX_URL): the planner reads pipeline_stats from InfluxDB');
+      const writer = o.write ? new AutoWriter({ ...config.influx, url }, config.influx.api) : undefined;
+      await writer?.init();
+      try {
+        const plan = await runCapacityPlan({ ...config.influx, url }, config.capacity, loadCatalogue(config.catalogue), horizonMs, writer);
+        if (o.out) for (const f of writeCapacityReport(plan, o.out)) console.error(`wrote ${f}`);
+        console.log(o.json ? JSON.stringify(capacityJson(plan), null, 2) : capacityMarkdown(plan));
+      } finally {
+        await writer?.close();
+      }
+    }),
+  );
+
 const spool = program.command('spool').description('the durable spool of the storage stage');
 spool
   .command('inspect')

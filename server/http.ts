@@ -2,8 +2,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { IncidentManager } from '../alerts/incidents.js';
 import type { SubscriptionStore } from '../alerts/subscriptions.js';
+import type { CapacityPlan } from '../capacity/planner.js';
 import type { Catalogue } from '../config/catalogue.js';
 import type { ApiToken } from './auth.js';
+import { capacityRoutes } from './routes/capacity.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
@@ -16,6 +18,8 @@ export interface ApiContext {
   subscriptions: SubscriptionStore;
   tokens(): ApiToken[];
   metrics: Registry;
+  /** The capacity plan over the given horizon (reads InfluxDB; rejects when it cannot). */
+  capacity(horizonMs: number): Promise<CapacityPlan>;
 }
 
 /**
@@ -49,6 +53,7 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
   app.register(async (api) => {
     incidentRoutes(api, ctx);
     subscriptionRoutes(api, ctx);
+    capacityRoutes(api, ctx);
   });
   return app;
 }

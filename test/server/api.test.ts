@@ -37,6 +37,8 @@ describe('HTTP API', () => {
       incidents,
       subscriptions,
       tokens: () => tokens,
+      // No InfluxDB here: the real plan is tested against InfluxDB in test/integration/dashboards.
+      capacity: () => Promise.reject(new Error('connect ECONNREFUSED')),
       metrics: buildMetrics({ ledger: () => ({ sources: { 'energy/220100/meter': { received: 5, stored: 4, deadLettered: 1, inSpool: 0 } }, reasons: { bad_signature: 1 } }), spoolBytes: () => 0, influxUp: () => true, anomalies: () => ({ 'forgery.bad_signature': 1 }), late: () => 0, incidents: () => incidents.counts(), outboxPending: () => 0, deliveryFailures: () => 0 }),
     });
     await app.ready();
@@ -54,7 +56,7 @@ describe('HTTP API', () => {
     { method: 'PUT', url: '/subscriptions/sub-x', payload: webhook },
     { method: 'DELETE', url: '/subscriptions/sub-x' },
   ] as const;
-  const reads = ['/stats', '/catalogue', '/incidents', `/incidents/x`, '/incidents/x/report', '/subscriptions'];
+  const reads = ['/stats', '/catalogue', '/incidents', `/incidents/x`, '/incidents/x/report', '/subscriptions', '/capacity'];
 
   it('health, readiness and metrics are open; metrics are Prometheus text', async () => {
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
@@ -93,8 +95,15 @@ describe('HTTP API', () => {
     expect((await bad('POST', '/subscriptions', { filters: {} })).field).toBe('body/name');
     expect((await bad('POST', `/incidents/${id()}/ack`, { note: 5 }, 'operator')).field).toBe('body/note');
     expect((await bad('GET', '/incidents?maxLevel=9', undefined, 'viewer')).field).toBe('querystring/maxLevel');
+    expect((await bad('GET', '/capacity?horizon=forever', undefined, 'viewer')).field).toBe('querystring/horizon');
     const notJson = await app.inject({ method: 'POST', url: '/subscriptions', payload: '{', headers: { ...auth('admin'), 'content-type': 'application/json' } });
     expect(notJson.statusCode).toBe(400);
+  });
+
+  it('capacity answers 503 naming the cause when InfluxDB cannot be read', async () => {
+    const r = await app.inject({ method: 'GET', url: '/capacity', headers: auth('viewer') });
+    expect(r.statusCode).toBe(503);
+    expect(r.json().message).toMatch(/InfluxDB: connect ECONNREFUSED/);
   });
 
   it('lists, filters and pages incidents, shows one and its report in JSON and Markdown', async () => {
