@@ -5,7 +5,7 @@ import type { IncidentEvent } from './incidents.js';
 
 /** Line protocol of one incident event: measurement `incidents`, for the dashboards. */
 export function incidentLine(event: IncidentEvent, inc: Incident, at: number, n: number): string {
-  return new Point('incidents')
+  const p = new Point('incidents')
     .tag('level', LEVEL_NAMES[inc.level])
     .tag('category', inc.category)
     .tag('kind', `${inc.detector}.${inc.kind}`)
@@ -20,6 +20,10 @@ export function incidentLine(event: IncidentEvent, inc: Incident, at: number, n:
     .intField('devices', inc.deviceCount)
     .booleanField('overdue', inc.overdue)
     .booleanField('critical', inc.criticalInfrastructure)
+    .booleanField('reported', inc.reportedAt !== undefined);
+  // Report-by deadline (level III and above), ms since epoch, for the security-events table.
+  if (inc.reportBy !== undefined) p.intField('report_by', inc.reportBy);
+  return p
     // The log record number in the sub-millisecond digits: two events in one ms stay apart.
     .timestamp(`${at}${String(n % 1_000_000).padStart(6, '0')}`)
     .toLineProtocol()!;

@@ -173,6 +173,18 @@ program
     }),
   );
 
+const dashboards = program.command('dashboards').description('Grafana dashboards as code');
+dashboards
+  .command('build')
+  .description('write every dashboard JSON plus Grafana provisioning (InfluxQL data source, dashboard provider)')
+  .option('--out <dir>', 'output folder', 'deploy/grafana')
+  .action((o: { out: string }) =>
+    run(async () => {
+      const { writeDashboards } = await import('../dashboards/build.js');
+      for (const f of writeDashboards(o.out)) console.log(`wrote ${f}`);
+    }),
+  );
+
 const capacity = program.command('capacity').description('capacity planning from the statistics the pipeline writes to InfluxDB');
 capacity
   .command('report')
