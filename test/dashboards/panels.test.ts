@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pipeline } from '../../app/pipeline.js';
+import { packageRoot } from '../../core/paths.js';
+import { buildDashboards } from '../../dashboards/build.js';
+import type { InfluxQLDataquery } from '../../dashboards/influxql.js';
+import { publishInOrder } from '../../ingest/simulator/publish.js';
+import { buildScenarioRun } from '../../ingest/simulator/scenarios.js';
+import { influxQuery, type Series } from '../../storage/influx/influxql.js';
+import { getJson, TOKENS, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { tempDir, useServices } from '../helpers/services.js';
+
+const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
+const UNIT: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const NICE = ['1s', '5s', '10s', '20s', '30s', '1m', '5m', '10m', '30m', '1h', '3h', '12h', '1d'];
+const ms = (d: string) => Number(d.slice(0, -1)) * UNIT[d.slice(-1)];
+
+/** Grafana's relative time (`now-6h`, `now+90d`) as InfluxQL. */
+const influxTime = (t: string) => (t === 'now' ? 'now()' : `now() ${t[3]} ${t.slice(4)}`);
+const rangeMs = (t: string) => (t === 'now' ? 0 : (t[3] === '-' ? -1 : 1) * ms(t.slice(4)));
+
+/** What Grafana substitutes for its macros and for a multi-value variable in a regex. */
+function expand(query: string, d: Dashboard, vars: Map<string, string[]>): string {
+  const from = d.time?.from ?? 'now-6h';
+  const to = d.time?.to ?? 'now';
+  const span = rangeMs(to) - rangeMs(from);
+  const interval = NICE.find((n) => ms(n) >= span / 1000) ?? '1d';
+  let q = query
+    .replaceAll('$timeFilter', `time >= ${influxTime(from)} AND time <= ${influxTime(to)}`)
+    .replaceAll('$__interval_ms', String(ms(interval)))
+    .replaceAll('$__interval', interval);
+  for (const [name, values] of [...vars].sort((a, b) => b[0].length - a[0].length)) {
+    q = q.replaceAll(`$${name}`, `(${values.map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})`);
+  }
+  return q;
+}
+
+/** True when some row has a value in a column other than time. */
+const hasData = (series: Series[]) => series.some((s) => s.values.some((row) => row.some((v, i) => s.columns[i] !== 'time' && v !== null && v !== undefined)));
+
+// Done-when 1 of the dashboards issue: the simulator runs through the pipeline into the real
+// InfluxDB; then every panel query of every dashboard, with the template variables expanded to
+// the real values their own queries return, gives at least one series with data.
+// Done-when 3 (second half): the capacity report is produced on the real statistics of that run.
+describe('every dashboard panel against the real InfluxDB', () => {
+  const svc = useServices();
+  let pipeline: Pipeline;
+  let dataDir: string;
+  let db: string;
+  let config: ReturnType<typeof testConfig>;
+  let report: string;
+  let reportDir: string;
+
+  beforeAll(async () => {
+    dataDir = tempDir();
+    const { file, fleet } = writeFleet(dataDir, 198);
+    // A catalogue whose soil resource may have only 5 series: the fleet exceeds it.
+    const catalogue = join(dataDir, 'catalogue.yaml');
+    writeFileSync(catalogue, readFileSync(join(packageRoot(), 'config', 'catalogue', 'catalogue.yaml'), 'utf8').replace('cardinalityBudget: 20000', 'cardinalityBudget: 5'));
+    config = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices: file, catalogue });
+    config.capacity.statsEveryMs = 1000;
+    db = config.influx.database;
+    pipeline = await Pipeline.start(config, { logger: testLogger() });
+    await waitUntil(() => pipeline.source.subscribed, 10_000, 'subscribed');
+    const run = buildScenarioRun(fleet, ['all'], { seed: 11, endMs: Date.now() - 60_000 });
+    await publishInOrder(svc.mqttUrl, run.messages);
+    await waitUntil(() => pipeline.ledger.totals().received === run.messages.length && pipeline.runner.pendingMessages === 0, 120_000, 'every message settled');
+    // Two more statistics intervals, and the incident events and gauges flushed.
+    const written = async () => (await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT count("messages") FROM "pipeline_stats"'))[0]?.values[0][1] as number;
+    const before = (await written()) ?? 0;
+    await waitUntil(async () => ((await written()) ?? 0) > before + 10, 15_000, 'statistics written');
+    await waitUntil(() => pipeline.incidentPoints.pending === 0 && pipeline.statsPoints.pending === 0, 15_000, 'side points flushed');
+
+    // The capacity report, as an operator runs it: reads pipeline_stats, writes the forecast.
+    reportDir = join(dataDir, 'capacity');
+    const cfg = join(dataDir, 'pipeline.yaml');
+    writeFileSync(cfg, `catalogue: ${catalogue}\ndevices: ${file}\ndataDir: ${dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\n`);
+    const out = await promisify(execFile)(process.execPath, [cli, 'capacity', 'report', '-c', cfg, '--horizon', '90d', '--out', reportDir], { env: { ...process.env, JL_INFLUX_URL: '' } });
+    report = out.stdout;
+  }, 240_000);
+
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  const dashboards = buildDashboards();
+
+  it('the pipeline writes its statistics per sector, region and resource', async () => {
+    const rows = await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT sum("messages") FROM "pipeline_stats" GROUP BY "sector"');
+    expect(rows.map((s) => s.tags!.sector).sort()).toEqual(['agri', 'energy', 'iiot', 'v2x']);
+    const total = (await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT sum("messages") FROM "pipeline_stats"'))[0].values[0][1];
+    expect(total).toBe(pipeline.ledger.totals().received - pipeline.ledger.totals().deadLettered);
+  });
+
+  it('a resource over its cardinality budget raises an incident', () => {
+    const inc = pipeline.incidents.all().filter((i) => i.detector === 'capacity');
+    expect(inc).toHaveLength(1);
+    expect(inc[0]).toMatchObject({ kind: 'cardinality_budget', sector: 'agri', category: 'security-hazard' });
+  });
+
+  for (const [file, d] of Object.entries(dashboards)) {
+    it(`${file}: every panel query returns data`, async () => {
+      const target = { url: svc.influxUrl, database: db };
+      const vars = new Map<string, string[]>();
+      for (const v of d.templating?.list ?? []) {
+        if (v.type === 'constant') vars.set(v.name, [String(v.query)]);
+        if (v.type !== 'query') continue;
+        const q = expand(String(v.query), d, vars);
+        const values = (await influxQuery(target, q)).flatMap((s) => s.values.map((r) => String(r[1])));
+        expect(values.length, `${d.title}: variable $${v.name} (${q}) has no values`).toBeGreaterThan(0);
+        vars.set(v.name, values);
+      }
+      const queries: { where: string; q: string }[] = [];
+      for (const p of (d.panels ?? []) as Panel[]) for (const t of (p.targets ?? []) as InfluxQLDataquery[]) queries.push({ where: `${d.title} / panel "${p.title}"`, q: t.query });
+      for (const a of d.annotations?.list ?? []) queries.push({ where: `${d.title} / annotation "${a.name}"`, q: (a.target as unknown as InfluxQLDataquery).query });
+      expect(queries.length).toBeGreaterThan(3);
+      for (const { where, q } of queries) {
+        const expanded = expand(q, d, vars);
+        let series: Series[];
+        try {
+          series = await influxQuery(target, expanded);
+        } catch (e) {
+          throw new Error(`${where}: ${(e as Error).message}`);
+        }
+        expect(hasData(series), `${where}: no data for ${expanded}`).toBe(true);
+      }
+    });
+  }
+
+  it('capacity report: Markdown per region and sector, JSON and SVG charts from the real statistics', async () => {
+    expect(report).toMatch(/^# Capacity plan/);
+    for (const region of ['220100', '220200', '220300']) expect(report).toContain(`## Region ${region}`);
+    expect(report).toMatch(/\| agri \| [\d.,]+ \|/);
+    expect(report).toMatch(/JL-NY-0101-001 .*\*\*over now\*\*/);
+    const json = JSON.parse(readFileSync(join(reportDir, 'capacity.json'), 'utf8')) as { regions: { region: string; metrics: { metric: string; current: number }[]; recommendation: { instances: number } }[] };
+    const rate = json.regions[0].metrics.find((m) => m.metric === 'write_rate')!;
+    expect(rate.current).toBeGreaterThan(0);
+    expect(json.regions[0].recommendation.instances).toBeGreaterThanOrEqual(1);
+    expect(readFileSync(join(reportDir, 'charts', `${json.regions[0].region}-write_rate.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<path d="M/);
+  });
+
+  it('GET /capacity gives the same plan to a viewer, as JSON and as Markdown', async () => {
+    const { status, body: plan } = await getJson<{ regions: { region: string }[]; resources: { code: string; overBudgetNow: boolean }[] }>(pipeline.httpPort!, '/capacity?horizon=90d');
+    expect(status).toBe(200);
+    expect(plan.regions.map((r) => r.region)).toEqual(expect.arrayContaining(['220100', '220200', '220300']));
+    expect(plan.resources.find((r) => r.code === 'JL-NY-0101-001')?.overBudgetNow).toBe(true);
+    const md = await fetch(`http://127.0.0.1:${pipeline.httpPort}/capacity?format=markdown`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    expect(md.headers.get('content-type')).toMatch(/text\/markdown/);
+    expect(await md.text()).toMatch(/^# Capacity plan/);
+  });
+});
