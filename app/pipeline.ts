@@ -79,6 +79,7 @@ export class Pipeline {
   statsPoints!: BestEffortLines;
   private storedHook?: (readings: Reading[], at: number) => void;
   private statsTimer?: NodeJS.Timeout;
+  private planTimer?: NodeJS.Timeout;
   tokens: ApiToken[] = [];
   private progressTimer?: NodeJS.Timeout;
   private housekeeping?: NodeJS.Timeout;
@@ -159,10 +160,7 @@ export class Pipeline {
         incidents: this.incidents,
         subscriptions: this.subscriptions,
         tokens: () => this.tokens,
-        capacity: (horizonMs) => {
-          if (!this.influxUrl) return Promise.reject(new Error('no InfluxDB configured'));
-          return runCapacityPlan({ ...c.influx, url: this.influxUrl }, c.capacity, this.ctx.catalogue, horizonMs, this.sink.up ? this.writer : undefined);
-        },
+        capacity: (horizonMs) => this.capacityPlan(horizonMs),
         metrics: buildMetrics({
           ledger: () => this.ledger.snapshot(),
           spoolBytes: () => this.sink.spoolBytes,
@@ -181,6 +179,10 @@ export class Pipeline {
     this.source.start((env) => this.runner.handle(env));
     this.statsTimer = setInterval(() => void this.writeStats(), c.capacity.statsEveryMs);
     this.statsTimer.unref();
+    if (c.capacity.planEveryMs > 0) {
+      this.planTimer = setInterval(() => void this.plan(), c.capacity.planEveryMs);
+      this.planTimer.unref();
+    }
     if (c.log.progressEverySec > 0) {
       this.progressTimer = setInterval(() => this.progress(), c.log.progressEverySec * 1000);
       this.progressTimer.unref();
@@ -233,6 +235,22 @@ export class Pipeline {
     );
     for (const a of this.selfStats.budgetAnomalies(now)) this.incidents.observe(a);
     await this.statsPoints.flush();
+  }
+
+  /** The capacity plan over `horizonMs`, written back to InfluxDB for the capacity dashboard. */
+  capacityPlan(horizonMs: number) {
+    if (!this.influxUrl) return Promise.reject(new Error('no InfluxDB configured'));
+    return runCapacityPlan({ ...this.config.influx, url: this.influxUrl }, this.config.capacity, this.ctx.catalogue, horizonMs, this.sink.up ? this.writer : undefined);
+  }
+
+  private async plan(): Promise<void> {
+    try {
+      const plan = await this.capacityPlan(this.config.capacity.planHorizonDays * 86_400_000);
+      const soon = plan.regions.flatMap((r) => r.metrics.filter((m) => m.exhaustedAt !== null).map((m) => `${r.region} ${m.metric} ${new Date(m.exhaustedAt!).toISOString().slice(0, 10)}`));
+      this.log.info({ regions: plan.regions.length, runsOut: soon }, soon.length ? `capacity: runs out within the horizon: ${soon.join(', ')}` : 'capacity: no region runs out within the horizon');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'capacity plan failed; will retry at the next interval');
+    }
   }
 
   /** Configured tokens, or one admin token generated once into the data dir (demo, npm start). */
@@ -330,6 +348,7 @@ export class Pipeline {
     clearInterval(this.progressTimer);
     clearInterval(this.housekeeping);
     clearInterval(this.statsTimer);
+    clearInterval(this.planTimer);
     this.source?.pause();
     await this.runner?.drain();
     if (this.selfStats && this.sink) await this.writeStats().catch(() => {});

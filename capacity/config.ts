@@ -17,6 +17,8 @@ export interface CapacityConfig {
   targetUtilisation: number;
   instanceMsgPerSec: number;
   historyDays: number;
+  planEveryMs: number;
+  planHorizonDays: number;
   regions: Record<string, RegionCapacity>;
 }
 
@@ -43,6 +45,8 @@ export const capacitySchema = {
     targetUtilisation: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.7, description: 'Capacity counts as exhausted above this share of a limit (headroom for peaks and failover).' },
     instanceMsgPerSec: { type: 'number', exclusiveMinimum: 0, default: 10000, description: 'Messages per second one pipeline instance sustains (from `npm run bench` on the target machine); sizes the recommended instances.' },
     historyDays: { type: 'number', exclusiveMinimum: 0, default: 28, description: 'How much of `pipeline_stats` the planner reads.' },
+    planEveryMs: { type: 'integer', minimum: 0, default: 3600000, description: 'How often the running pipeline plans and writes the forecast for the capacity dashboard (0: never; `jlpipe capacity report` does it on demand).' },
+    planHorizonDays: { type: 'number', exclusiveMinimum: 0, default: 365, description: 'Horizon of the periodic plan.' },
     regions: {
       type: 'object',
       default: { default: { storageBytes: 2e12, writePointsPerSec: 100000, cpuCores: 8 } },

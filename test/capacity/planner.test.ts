@@ -25,7 +25,7 @@ function history(noise = 0.03): StatsBucket[] {
   return out;
 }
 
-const config = (regions: CapacityConfig['regions']): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, regions });
+const config = (regions: CapacityConfig['regions']): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, planEveryMs: 0, planHorizonDays: 365, regions });
 
 /** First hour after the history at which f crosses the limit (noise-free truth). */
 function trueCrossing(f: (h: number) => number, limit: number): number {

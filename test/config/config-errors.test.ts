@@ -30,6 +30,7 @@ describe('config errors name the file, the path inside it and the problem', () =
     { name: 'unknown option', load: (f) => loadPipelineConfig(f, {}), text: 'influx:\n  batchsize: 10\n', path: '/influx', problem: /unknown property "batchsize"/, line: 2 },
     { name: 'wrong type', load: (f) => loadPipelineConfig(f, {}), text: 'influx:\n  batchSize: lots\n', path: '/influx/batchSize', problem: /must be integer/, line: 2 },
     { name: 'bad enum', load: (f) => loadPipelineConfig(f, {}), text: 'influx:\n  api: v9\n', path: '/influx/api', problem: /must be one of/, line: 2 },
+    { name: 'capacity of a region without storage', load: (f) => loadPipelineConfig(f, {}), text: 'capacity:\n  regions:\n    "220100": { writePointsPerSec: 1, cpuCores: 1 }\n', path: '/capacity/regions/220100', problem: /missing required property "storageBytes"/, line: 3 },
     { name: 'duplicate key', load: (f) => loadPipelineConfig(f, {}), text: 'http:\n  port: 1\nhttp:\n  port: 2\n', path: '', problem: /YAML syntax.*unique|Map keys must be unique/ },
     { name: 'device without types', load: (f) => loadRegistry(f), text: '- { id: a, sector: agri, region: "220100" }\n', path: '/0', problem: /missing required property "types"/, line: 1 },
     { name: 'device in an unknown sector', load: (f) => loadRegistry(f), text: '- { id: a, sector: mining, region: "220100", types: [soil] }\n', path: '/0/sector', problem: /must be one of/ },
