@@ -32,8 +32,8 @@ interface Group {
   points: number;
   bytes: number;
   values: number;
-  /** Distinct series written since start: one per device and catalogue version. */
-  series: Set<string>;
+  /** Distinct series written since start: devices per catalogue version (a version bump makes new series). */
+  series: Map<string, Set<string>>;
   /** Newest arrival per device, for devices online. */
   lastSeen: Map<string, number>;
 }
@@ -47,7 +47,9 @@ const MAX_LATENCY_SAMPLES = 50_000;
  * `pipeline_stats`, `pipeline_rejects` and `pipeline_health`. Calls never overlap.
  */
 export class PipelineStats {
+  /** Groups by `code|region`, and the same groups by code then region (no key string per message). */
   private readonly groups = new Map<string, Group>();
+  private readonly byCode = new Map<string, Map<string, Group>>();
   private rejects = new Map<string, number>();
   private latencies: number[] = [];
   private latencySeen = 0;
@@ -78,7 +80,9 @@ export class PipelineStats {
     g.points++;
     g.bytes += msg.payload.length;
     for (const _ in r.fields) g.values++;
-    g.series.add(`${r.device}|${r.tags.catalog_version}`);
+    let devices = g.series.get(r.tags.catalog_version);
+    if (!devices) g.series.set(r.tags.catalog_version, (devices = new Set()));
+    devices.add(r.device);
     g.lastSeen.set(r.device, msg.receivedAt);
   }
 
@@ -95,14 +99,22 @@ export class PipelineStats {
   }
 
   private group(r: Reading): Group {
-    const key = `${r.tags.code}|${r.tags.region}`;
-    let g = this.groups.get(key);
+    let regions = this.byCode.get(r.tags.code);
+    if (!regions) this.byCode.set(r.tags.code, (regions = new Map()));
+    let g = regions.get(r.tags.region);
     if (!g) {
       const entry = this.ctx().catalogue.entries.find((e) => e.code === r.tags.code)!;
-      g = { entry, region: r.tags.region, messages: 0, points: 0, bytes: 0, values: 0, series: new Set(), lastSeen: new Map() };
-      this.groups.set(key, g);
+      g = { entry, region: r.tags.region, messages: 0, points: 0, bytes: 0, values: 0, series: new Map(), lastSeen: new Map() };
+      regions.set(r.tags.region, g);
+      this.groups.set(`${r.tags.code}|${r.tags.region}`, g);
     }
     return g;
+  }
+
+  private static seriesOf(g: Group): number {
+    let n = 0;
+    for (const devices of g.series.values()) n += devices.size;
+    return n;
   }
 
   /** Devices registered per `code|region`, recounted only when the registry changes. */
@@ -123,7 +135,7 @@ export class PipelineStats {
   /** Series written per catalogue resource (all regions), since start. */
   seriesByCode(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const g of this.groups.values()) out.set(g.entry.code, (out.get(g.entry.code) ?? 0) + g.series.size);
+    for (const g of this.groups.values()) out.set(g.entry.code, (out.get(g.entry.code) ?? 0) + PipelineStats.seriesOf(g));
     return out;
   }
 
@@ -198,7 +210,7 @@ export class PipelineStats {
           .intField('points', g?.points ?? 0)
           .intField('bytes', g?.bytes ?? 0)
           .intField('field_values', g?.values ?? 0)
-          .intField('series', g?.series.size ?? 0)
+          .intField('series', g ? PipelineStats.seriesOf(g) : 0)
           .intField('devices_online', online)
           .intField('devices_registered', registered.get(key) ?? 0)
           .floatField('cpu_ms', messages ? (cpuMs * (g?.messages ?? 0)) / messages : 0)
