@@ -2,8 +2,8 @@ import { influxQuery, seriesRows, type QueryTarget } from '../storage/influx/inf
 import type { CapacityConfig } from './config.js';
 import type { CapacityHistory, StatsBucket } from './planner.js';
 
-/** Bucket sizes the planner reads history in: the smallest giving at most about 500 buckets. */
-const BUCKETS = [10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000];
+/** Bucket sizes the planner reads history in: the smallest (not under the statistics interval) giving at most about 500 buckets. */
+const BUCKETS = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000];
 const unit = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
 
 /**

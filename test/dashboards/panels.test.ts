@@ -69,10 +69,11 @@ describe('every dashboard panel against the real InfluxDB', () => {
     const run = buildScenarioRun(fleet, ['all'], { seed: 11, endMs: Date.now() - 60_000 });
     await publishInOrder(svc.mqttUrl, run.messages);
     await waitUntil(() => pipeline.ledger.totals().received === run.messages.length && pipeline.runner.pendingMessages === 0, 120_000, 'every message settled');
-    // Two more statistics intervals, and the incident events and gauges flushed.
-    const written = async () => (await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT count("messages") FROM "pipeline_stats"'))[0]?.values[0][1] as number;
-    const before = (await written()) ?? 0;
-    await waitUntil(async () => ((await written()) ?? 0) > before + 10, 15_000, 'statistics written');
+    // Five more statistics intervals (the planner needs complete buckets), and the incident
+    // events and gauges flushed.
+    const intervals = async () => (await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT count("rate") FROM "pipeline_health"'))[0]?.values[0][1] as number;
+    const before = (await intervals()) ?? 0;
+    await waitUntil(async () => ((await intervals()) ?? 0) >= before + 5, 20_000, 'statistics written');
     await waitUntil(() => pipeline.incidentPoints.pending === 0 && pipeline.statsPoints.pending === 0, 15_000, 'side points flushed');
 
     // The capacity report, as an operator runs it: reads pipeline_stats, writes the forecast.
