@@ -80,6 +80,17 @@ export function incidentAnnotations(sector?: string): AnnotationQueryBuilder {
     .tagKeys('level,category,kind');
 }
 
+/**
+ * Devices online and registered from `pipeline_stats` rows matching `stats`: the newest count per
+ * resource, region and instance; the highest over instances (instances in one shared
+ * subscription each see the fleet and each count the registry); summed over resources and regions.
+ */
+export function devicesOnlineQuery(stats: Select): Select {
+  const newest = stats.agg('last', 'devices_online', 'online').agg('last', 'devices_registered', 'registered').groupByTime().groupBy('code', 'region', 'instance');
+  const perRegion = Select.fromSubquery(newest).agg('max', 'online', 'online').agg('max', 'registered', 'registered').groupByTime().groupBy('code', 'region');
+  return Select.fromSubquery(perRegion).agg('sum', 'online', 'online').agg('sum', 'registered', 'registered').groupByTime().fill('none');
+}
+
 /** A time-series panel on the provisioned data source. */
 export function timeseries(title: string, description: string, unit: string): TimeSeries {
   return new TimeSeries()

@@ -1,5 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { bars, dashboard, incidentAnnotations, influx, regionVariable, sectorVariable, stat, thresholds, timeseries } from './common.js';
+import { bars, dashboard, devicesOnlineQuery, incidentAnnotations, influx, regionVariable, sectorVariable, stat, thresholds, timeseries } from './common.js';
 import { Select } from './influxql.js';
 
 /** Statistics of the selected sectors and regions. */
@@ -17,14 +17,9 @@ export function ingestByRegion() {
     .withTarget(influx(stats().perSecond('messages', 'msg/s').groupByTime().groupBy('region').fill('0')).alias('$tag_region'));
 }
 
-/**
- * Devices online (sent within `capacity.onlineCycles` update cycles) against devices registered:
- * the newest count of each resource and region, summed.
- */
+/** Devices online (sent within `capacity.onlineCycles` update cycles) against devices registered. */
 export function devicesOnline() {
-  const newest = stats().agg('last', 'devices_online', 'online').agg('last', 'devices_registered', 'registered').groupByTime().groupBy('code', 'region', 'instance');
-  return timeseries('Devices online vs registered', 'Devices that sent within their expected cycle, against the registry.', 'short')
-    .withTarget(influx(Select.fromSubquery(newest).agg('sum', 'online', 'online').agg('sum', 'registered', 'registered').groupByTime().fill('none')));
+  return timeseries('Devices online vs registered', 'Devices that sent within their expected cycle, against the registry.', 'short').withTarget(influx(devicesOnlineQuery(stats())));
 }
 
 /** Dead-lettered messages per reason. */

@@ -1,5 +1,5 @@
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { dashboard, deviceVariable, incidentAnnotations, influx, regionVariable, sectorConstant, timeseries } from './common.js';
+import { dashboard, devicesOnlineQuery, deviceVariable, incidentAnnotations, influx, regionVariable, sectorConstant, timeseries } from './common.js';
 import { Select } from './influxql.js';
 
 /** A measurement's points in the selected regions and devices. */
@@ -12,10 +12,9 @@ export function meanByRegion(measurement: string, field: string, title: string, 
 
 /** Devices online against registered, for one sector. */
 export function sectorDevicesOnline(sector: string) {
-  const newest = Select.from('pipeline_stats').whereEq('sector', sector).whereVar('region').agg('last', 'devices_online', 'online').agg('last', 'devices_registered', 'registered').groupByTime().groupBy('code', 'region', 'instance');
   return timeseries('Devices online vs registered', `Devices of the ${sector} sector that sent within their expected cycle.`, 'short')
     .span(24)
-    .withTarget(influx(Select.fromSubquery(newest).agg('sum', 'online', 'online').agg('sum', 'registered', 'registered').groupByTime().fill('none')));
+    .withTarget(influx(devicesOnlineQuery(Select.from('pipeline_stats').whereEq('sector', sector).whereVar('region'))));
 }
 
 /**
