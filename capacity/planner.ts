@@ -207,9 +207,13 @@ const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 export function planCapacity(history: CapacityHistory, config: CapacityConfig, resources: ResourceInfo[], horizonMs: number): CapacityPlan {
   const { bucketMs } = history;
   const complete = history.buckets.filter((b) => b.t + bucketMs <= history.now);
-  const times = complete.map((b) => b.t);
-  const from = times.length ? Math.min(...times) : null;
-  const to = times.length ? Math.max(...times) : null;
+  // A loop, not Math.min(...times): weeks of buckets would overflow the argument list.
+  let from: number | null = null;
+  let to: number | null = null;
+  for (const b of complete) {
+    if (from === null || b.t < from) from = b.t;
+    if (to === null || b.t > to) to = b.t;
+  }
   const plan: CapacityPlan = { generatedAt: history.now, horizonMs, bucketMs, historyFrom: from, historyTo: to, regions: [], resources: [] };
   if (from === null || to === null) return plan;
   const season = seasonOf(bucketMs, to + bucketMs - from);
