@@ -27,9 +27,8 @@ export interface HealthSnapshot {
 /** Counters of one catalogue resource in one region. */
 interface Group {
   entry: CatalogueEntry;
-  region: string;
+  /** Messages accepted; each is one point. */
   messages: number;
-  points: number;
   bytes: number;
   values: number;
   /** Distinct series written since start: devices per catalogue version (a version bump makes new series). */
@@ -47,8 +46,7 @@ const MAX_LATENCY_SAMPLES = 50_000;
  * `pipeline_stats`, `pipeline_rejects` and `pipeline_health`. Calls never overlap.
  */
 export class PipelineStats {
-  /** Groups by `code|region`, and the same groups by code then region (no key string per message). */
-  private readonly groups = new Map<string, Group>();
+  /** Groups by code, then region (no key string built per message). */
   private readonly byCode = new Map<string, Map<string, Group>>();
   private rejects = new Map<string, number>();
   private latencies: number[] = [];
@@ -77,7 +75,6 @@ export class PipelineStats {
     const r = outcome.reading;
     const g = this.group(r);
     g.messages++;
-    g.points++;
     g.bytes += msg.payload.length;
     for (const _ in r.fields) g.values++;
     let devices = g.series.get(r.tags.catalog_version);
@@ -104,11 +101,17 @@ export class PipelineStats {
     let g = regions.get(r.tags.region);
     if (!g) {
       const entry = this.ctx().catalogue.entries.find((e) => e.code === r.tags.code)!;
-      g = { entry, region: r.tags.region, messages: 0, points: 0, bytes: 0, values: 0, series: new Map(), lastSeen: new Map() };
+      g = { entry, messages: 0, bytes: 0, values: 0, series: new Map(), lastSeen: new Map() };
       regions.set(r.tags.region, g);
-      this.groups.set(`${r.tags.code}|${r.tags.region}`, g);
     }
     return g;
+  }
+
+  /** Every group by `code|region`. */
+  private groups(): Map<string, Group> {
+    const out = new Map<string, Group>();
+    for (const [code, regions] of this.byCode) for (const [region, g] of regions) out.set(`${code}|${region}`, g);
+    return out;
   }
 
   private static seriesOf(g: Group): number {
@@ -135,7 +138,7 @@ export class PipelineStats {
   /** Series written per catalogue resource (all regions), since start. */
   seriesByCode(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const g of this.groups.values()) out.set(g.entry.code, (out.get(g.entry.code) ?? 0) + PipelineStats.seriesOf(g));
+    for (const g of this.groups().values()) out.set(g.entry.code, (out.get(g.entry.code) ?? 0) + PipelineStats.seriesOf(g));
     return out;
   }
 
@@ -181,16 +184,17 @@ export class PipelineStats {
     const cpu = process.cpuUsage(this.cpu);
     this.cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
+    const groups = this.groups();
     let messages = 0;
-    for (const g of this.groups.values()) messages += g.messages;
+    for (const g of groups.values()) messages += g.messages;
     const out: string[] = [];
     const at = new Date(now);
     const registered = this.registeredCounts();
     const { catalogue } = this.ctx();
-    const keys = new Set([...registered.keys(), ...this.groups.keys()]);
+    const keys = new Set([...registered.keys(), ...groups.keys()]);
     for (const key of keys) {
       const [code, region] = key.split('|');
-      const g = this.groups.get(key);
+      const g = groups.get(key);
       const entry = g?.entry ?? catalogue.entries.find((e) => e.code === code);
       if (!entry) continue;
       const window = Math.max(60_000, this.config.onlineCycles * entry.updateCycleMs);
@@ -207,7 +211,7 @@ export class PipelineStats {
           .tag('measurement', entry.measurement)
           .tag('instance', this.instance)
           .intField('messages', g?.messages ?? 0)
-          .intField('points', g?.points ?? 0)
+          .intField('points', g?.messages ?? 0)
           .intField('bytes', g?.bytes ?? 0)
           .intField('field_values', g?.values ?? 0)
           .intField('series', g ? PipelineStats.seriesOf(g) : 0)
@@ -218,7 +222,7 @@ export class PipelineStats {
           .timestamp(at)
           .toLineProtocol()!,
       );
-      if (g) g.messages = g.points = g.bytes = g.values = 0;
+      if (g) g.messages = g.bytes = g.values = 0;
     }
     for (const [key, count] of this.rejects) {
       const [reason, sector, region] = key.split('|');
