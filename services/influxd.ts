@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ping } from '../storage/influx/detect.js';
 import { ensureDebianBinary } from './apt.js';
 import { freePort } from './ports.js';
-import { ServiceProcess, waitUntil } from './process.js';
+import { ServiceProcess, startOnFreshPorts } from './process.js';
 
 /** A private InfluxDB 1.x (Debian `influxdb`) on loopback, with its data in `dir`. */
 export class LocalInfluxd {
@@ -19,6 +19,10 @@ export class LocalInfluxd {
   static async start(dir: string, port = 0, log?: (m: string) => void): Promise<LocalInfluxd> {
     const bin = ensureDebianBinary('influxd', 'influxdb', log);
     mkdirSync(dir, { recursive: true });
+    return startOnFreshPorts(port !== 0, () => LocalInfluxd.startOnce(dir, port, bin));
+  }
+
+  private static async startOnce(dir: string, port: number, bin: string): Promise<LocalInfluxd> {
     const httpPort = port || (await freePort());
     const rpcPort = await freePort();
     writeFileSync(
@@ -54,7 +58,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 
   async start(): Promise<void> {
     this.proc.start();
-    await waitUntil(async () => (await ping(this.url, 500)).version !== '', 30_000, `influxd on ${this.url}`);
+    await this.proc.waitReady(async () => (await ping(this.url, 500)).version !== '', 60_000, `influxd on ${this.url}`);
   }
 
   get running(): boolean {

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianBinary } from './apt.js';
-import { freePort, portOpen } from './ports.js';
-import { ServiceProcess, waitUntil } from './process.js';
+import { connect } from 'mqtt';
+import { freePort } from './ports.js';
+import { ServiceProcess, startOnFreshPorts } from './process.js';
 
 /**
  * A private mosquitto 2.0 (Debian `mosquitto`) on loopback. Persistence is on and the queue of
@@ -20,6 +21,10 @@ export class LocalMosquitto {
   static async start(dir: string, port = 0, log?: (m: string) => void): Promise<LocalMosquitto> {
     const bin = ensureDebianBinary('mosquitto', 'mosquitto', log);
     mkdirSync(dir, { recursive: true });
+    return startOnFreshPorts(port !== 0, () => LocalMosquitto.startOnce(dir, port, bin));
+  }
+
+  private static async startOnce(dir: string, port: number, bin: string): Promise<LocalMosquitto> {
     const p = port || (await freePort());
     writeFileSync(
       join(dir, 'mosquitto.conf'),
@@ -45,10 +50,26 @@ log_type warning
 
   async start(): Promise<void> {
     this.proc.start();
-    await waitUntil(() => portOpen(this.port), 15_000, `mosquitto on port ${this.port}`);
+    await this.proc.waitReady(() => answersMqtt(this.url), 30_000, `mosquitto on port ${this.port}`);
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     return this.proc.stop(signal);
   }
+}
+
+/** Whether an MQTT server at `url` accepts a connection: an open port alone may be someone else's. */
+function answersMqtt(url: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(url, { connectTimeout: timeoutMs, reconnectPeriod: 0, clientId: `jl-probe-${process.pid}-${Date.now()}` });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      c.end(true);
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    c.once('connect', () => done(true));
+    c.once('error', () => done(false));
+    c.once('close', () => done(false));
+  });
 }
