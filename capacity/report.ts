@@ -17,10 +17,10 @@ export function capacityMarkdown(plan: CapacityPlan, charts?: string): string {
   const out = [
     '# Capacity plan',
     '',
-    `Generated ${new Date(plan.generatedAt).toISOString()} from \`pipeline_stats\` ${date(plan.historyFrom)} to ${date(plan.historyTo)} (${plan.bucketMs / 1000} s buckets), horizon ${horizonDays} days. Limits include the target utilisation.`,
+    `Generated ${new Date(plan.generatedAt).toISOString()} from \`pipeline_stats\` ${plan.historyFrom === null ? '(no complete bucket yet)' : `${date(plan.historyFrom)} to ${date(plan.historyTo)}`} (${plan.bucketMs / 1000} s buckets), horizon ${horizonDays} days. Limits include the target utilisation.`,
     '',
   ];
-  if (!plan.regions.length) return [...out, 'No statistics yet: run the pipeline (it writes `pipeline_stats` every `capacity.statsEveryMs`).', ''].join('\n');
+  if (!plan.regions.length) return [...out, `No statistics yet: no ${plan.bucketMs / 1000} s bucket of \`pipeline_stats\` is complete. Run the pipeline (it writes them every \`capacity.statsEveryMs\`) for longer, or check that this config's \`capacity.statsEveryMs\` and InfluxDB are the pipeline's.`, ''].join('\n');
   const soonest = plan.regions.flatMap((r) => r.metrics.map((m) => ({ r: r.region, m }))).filter((x) => x.m.exhaustedAt !== null).sort((a, b) => a.m.exhaustedAt! - b.m.exhaustedAt!);
   out.push('## Summary', '');
   if (soonest.length) for (const x of soonest) out.push(`- **${x.r} ${x.m.metric}** runs out on ${date(x.m.exhaustedAt)} (${num(x.m.daysLeft!)} days)`);

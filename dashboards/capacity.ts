@@ -2,8 +2,13 @@ import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboard, influx, regionVariable, sectorVariable, table, timeseries } from './common.js';
 import { Select } from './influxql.js';
 
-/** Forecast curves written by the planner (`jlpipe capacity report`, or the pipeline hourly). */
-const forecast = (metric: string) => Select.from('capacity_forecast').whereEq('metric', metric).whereVar('region');
+/**
+ * Forecast curves written by the planner (`jlpipe capacity report`, or the pipeline hourly).
+ * Each plan overwrites the future points of the last one, but points that have fallen behind
+ * now stay; showing only the last two planning intervals' worth keeps old plans off the
+ * panels (the actual panels show the past).
+ */
+const forecast = (metric: string) => Select.from('capacity_forecast').whereEq('metric', metric).whereVar('region').notOlderThan('2h');
 
 /** Actual points per second per region (pipeline_stats). */
 export function actualWriteRate() {

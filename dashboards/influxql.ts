@@ -102,6 +102,13 @@ export class Select {
     return this;
   }
 
+  /** `time > now() - <duration>`: only points written for the recent past and the future. */
+  notOlderThan(duration: string): this {
+    if (!/^\d+[smhdw]$/.test(duration)) throw new Error(`not an InfluxQL duration: ${duration}`);
+    this.conditions.push(`time > now() - ${duration}`);
+    return this;
+  }
+
   /** Leaves out `$timeFilter` (only for queries that must see all time, such as totals). */
   allTime(): this {
     this.withTimeFilter = false;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CapacityConfig } from '../../capacity/config.js';
 import { fitHoltWinters, forecastAt } from '../../capacity/holt-winters.js';
 import { planCapacity, type StatsBucket } from '../../capacity/planner.js';
+import { capacityMarkdown } from '../../capacity/report.js';
 import { prng } from '../../ingest/simulator/readings.js';
 
 const HOUR = 3_600_000;
@@ -101,5 +102,17 @@ describe('capacity planner on synthetic history', () => {
   it('reports no exhaustion where capacity is ample', () => {
     const big = planCapacity({ bucketMs: HOUR, now, buckets, storedValues }, config({ default: { storageBytes: 1e18, writePointsPerSec: 1e9, cpuCores: 1e6 } }), [], 365 * DAY);
     expect(big.regions[0].metrics.map((m) => m.exhaustedAt)).toEqual([null, null, null]);
+  });
+});
+
+describe('capacity report without a complete bucket', () => {
+  it('says that no bucket is complete yet instead of planning on a partial one', () => {
+    const now = T0 + 5_000;
+    const partial: StatsBucket[] = [{ t: T0, region: '220100', sector: 'energy', code: 'JL-NL-0301-001', messages: 10, points: 10, fieldValues: 40, series: 3, cpuMs: 1 }];
+    const plan = planCapacity({ bucketMs: 10_000, now, buckets: partial, storedValues: {} }, config({}), [], 365 * DAY);
+    expect(plan.regions).toEqual([]);
+    const md = capacityMarkdown(plan);
+    expect(md).toContain('(no complete bucket yet) (10 s buckets)');
+    expect(md).toMatch(/No statistics yet: no 10 s bucket of `pipeline_stats` is complete/);
   });
 });

@@ -77,9 +77,11 @@ describe('every dashboard panel against the real InfluxDB', () => {
     await waitUntil(() => pipeline.incidentPoints.pending === 0 && pipeline.statsPoints.pending === 0, 15_000, 'side points flushed');
 
     // The capacity report, as an operator runs it: reads pipeline_stats, writes the forecast.
+    // Its config names the same statistics interval as the pipeline's, so the history is read
+    // in 1 s buckets; with the default 10 s the short run can fall into too few whole buckets.
     reportDir = join(dataDir, 'capacity');
     const cfg = join(dataDir, 'pipeline.yaml');
-    writeFileSync(cfg, `catalogue: ${catalogue}\ndevices: ${file}\ndataDir: ${dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\n`);
+    writeFileSync(cfg, `catalogue: ${catalogue}\ndevices: ${file}\ndataDir: ${dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\ncapacity: { statsEveryMs: 1000 }\n`);
     const out = await promisify(execFile)(process.execPath, [cli, 'capacity', 'report', '-c', cfg, '--horizon', '90d', '--out', reportDir], { env: { ...process.env, JL_INFLUX_URL: '' } });
     report = out.stdout;
   }, 240_000);
