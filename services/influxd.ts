@@ -61,6 +61,11 @@ bind-address = "127.0.0.1:${rpcPort}"
     await this.proc.waitReady(async () => (await ping(this.url, 500)).version !== '', 60_000, `influxd on ${this.url}`);
   }
 
+  /** The server's process id (for CPU readings in benchmarks). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   get running(): boolean {
     return this.proc.running;
   }

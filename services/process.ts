@@ -41,7 +41,9 @@ export class ServiceProcess {
         return check();
       }, timeoutMs, what);
     } catch (e) {
-      if (e instanceof ServiceExited) await this.exited; // the log is complete once the process has closed its streams
+      // A server that never became ready is not left running; the log is complete once its streams are closed.
+      if (e instanceof ServiceExited) await this.exited;
+      else await this.stop('SIGKILL');
       const tail = this.logTail();
       throw Object.assign(e as Error, { message: `${(e as Error).message}${tail ? `; ${this.logFile} ends:\n${tail}` : ''}` });
     }
