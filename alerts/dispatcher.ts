@@ -1,21 +1,14 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { alertBody, alertTopic, signBody } from './alert.js';
+import type { DeliveryConfig } from './config.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import { matches } from './subscription.js';
 import type { SubscriptionStore } from './subscriptions.js';
 
-export interface DeliveryConfig {
-  timeoutMs: number;
-  retryMinMs: number;
-  retryMaxMs: number;
-  /** Undelivered alerts older than this are dropped (and logged). */
-  maxAgeMs: number;
-  /** Deliveries in flight at once. */
-  concurrency: number;
-}
+export type { DeliveryConfig } from './config.js';
 
 /** Publishes one alert over MQTT at QoS 1; resolves on PUBACK. */
 export type MqttPublish = (topic: string, body: string) => Promise<void>;

@@ -1,14 +1,8 @@
 import type { Category, Level } from '../core/anomaly.js';
+import type { GradingConfig } from './config.js';
 import type { Incident } from './incident.js';
 
-export interface GradingConfig {
-  /** Devices affected for one, and for two, levels of escalation. */
-  devicesForOneLevel: number;
-  devicesForTwoLevels: number;
-  /** Report-by deadlines for level III and above (national incident-reporting rules, 2025). */
-  reportWithinMsCritical: number;
-  reportWithinMs: number;
-}
+export type { GradingConfig } from './config.js';
 
 /** Categories where the data itself is at risk: the data grade escalates them. */
 const DATA_AT_RISK: Category[] = ['network-attack', 'data-security', 'malware'];

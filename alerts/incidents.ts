@@ -1,24 +1,12 @@
 import type { Logger } from 'pino';
 import { higherGrade } from '../config/catalogue.js';
 import type { Anomaly, Category, Level } from '../core/anomaly.js';
-import { levelOf, reportDeadline, type GradingConfig } from './grading.js';
+import type { IncidentsConfig } from './config.js';
+import { levelOf, reportDeadline } from './grading.js';
 import { incidentKey, type Incident, type IncidentState, type TimelineEntry } from './incident.js';
 import { IncidentLog, type LogRecord } from './incident-log.js';
 
-export interface IncidentsConfig {
-  /** Anomalies of one key within openWindowMs before an incident opens (flap control). */
-  openAfter: number;
-  openWindowMs: number;
-  /** Quiet this long (wall time) and the signal is marked cleared (the incident stays open). */
-  clearAfterMs: number;
-  /** A signal that returns within this time after resolution reopens the same incident. */
-  reopenWindowMs: number;
-  /** Merged anomalies are written to the log at most this often per incident. */
-  logUpdatesEveryMs: number;
-  /** Devices listed per incident (the count goes on). */
-  maxDevices: number;
-  grading: GradingConfig;
-}
+export type { IncidentsConfig } from './config.js';
 
 export type IncidentEvent = TimelineEntry['event'];
 /** Hears every change after it is in the log; `n` is the log record's number (unique). */
@@ -35,7 +23,7 @@ export interface IncidentFilter {
 }
 
 export class IncidentError extends Error {
-  constructor(readonly status: 404 | 409, message: string) {
+  constructor(readonly kind: 'not_found' | 'conflict', message: string) {
     super(message);
   }
 }
@@ -58,6 +46,7 @@ export class IncidentManager {
   private readonly lastLogged = new Map<string, number>();
   private readonly listeners: IncidentListener[] = [];
   private seq = 0;
+  private timer?: NodeJS.Timeout;
   readonly log: IncidentLog;
 
   /** Rebuilds the state from the log at `file`; `onRestored` sees each record as it is read. */
@@ -190,7 +179,7 @@ export class IncidentManager {
 
   acknowledge(id: string, by: string, note?: string, reported = false): Incident {
     const inc = this.get(id);
-    if (inc.state !== 'open') throw new IncidentError(409, `incident ${id} is ${inc.state}, not open`);
+    if (inc.state !== 'open') throw new IncidentError('conflict', `incident ${id} is ${inc.state}, not open`);
     const now = this.clock();
     inc.state = 'acknowledged';
     inc.acknowledgedAt = now;
@@ -203,7 +192,7 @@ export class IncidentManager {
 
   resolve(id: string, by: string, note?: string, reported = false): Incident {
     const inc = this.get(id);
-    if (inc.state === 'resolved') throw new IncidentError(409, `incident ${id} is already resolved`);
+    if (inc.state === 'resolved') throw new IncidentError('conflict', `incident ${id} is already resolved`);
     const now = this.clock();
     inc.state = 'resolved';
     inc.resolvedAt = now;
@@ -225,7 +214,7 @@ export class IncidentManager {
 
   get(id: string): Incident {
     const inc = this.byId.get(id);
-    if (!inc) throw new IncidentError(404, `no incident ${id}`);
+    if (!inc) throw new IncidentError('not_found', `no incident ${id}`);
     return inc;
   }
 
@@ -267,8 +256,15 @@ export class IncidentManager {
     }
   }
 
+  /** Runs `tick` every `everyMs` (deadlines, cleared signals, throttled merges) until `close`. */
+  start(everyMs = 1000): void {
+    this.timer = setInterval(() => this.tick(), everyMs);
+    this.timer.unref();
+  }
+
   /** Writes pending merges to the log and closes it. */
   close(): void {
+    clearInterval(this.timer);
     for (const id of [...this.dirty]) this.record(this.byId.get(id)!, 'updated', this.clock());
     this.log.close();
   }

@@ -1,28 +1,9 @@
-import { GRADE_RANK, type Grade } from '../config/catalogue.js';
-import { CATEGORIES, type Category, type Level } from '../core/anomaly.js';
+import { GRADE_RANK } from '../config/catalogue.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { CATEGORIES } from '../core/anomaly.js';
+import { SECTORS } from '../core/types.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
-
-export type Channel = { type: 'webhook'; url: string; secret: string } | { type: 'mqtt'; topicPrefix?: string };
-
-/** Who gets which alerts, how, and which data grades they are cleared for. */
-export interface Subscription {
-  id: string;
-  name: string;
-  filters: {
-    sectors?: string[];
-    /** Division codes; a city code (ending 00) also matches its counties. */
-    regions?: string[];
-    categories?: Category[];
-    /** Least severe level delivered: 4 = all, 3 = III and above, ... */
-    minLevel: Level;
-  };
-  /** Highest data grade this subscriber may learn about. */
-  clearance: Grade;
-  events: IncidentEvent[];
-  channel: Channel;
-  createdAt: number;
-}
 
 export const ALERT_EVENTS: IncidentEvent[] = ['opened', 'escalated', 'reopened', 'acknowledged', 'resolved', 'overdue'];
 
@@ -38,13 +19,13 @@ export const subscriptionInputSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        sectors: { type: 'array', items: { enum: ['agri', 'v2x', 'energy', 'iiot'] } },
-        regions: { type: 'array', items: { type: 'string', pattern: '^22\\d{4}$' } },
+        sectors: { type: 'array', items: { enum: SECTORS } },
+        regions: { type: 'array', items: { type: 'string', pattern: '^22\\d{4}$' }, description: 'Division codes; a city code (ending 00) also matches its counties.' },
         categories: { type: 'array', items: { enum: [...CATEGORIES] } },
-        minLevel: { type: 'integer', minimum: 1, maximum: 4, default: 4 },
+        minLevel: { type: 'integer', enum: [1, 2, 3, 4], default: 4, description: 'Least severe level delivered: 4 = all, 3 = III and above, ...' },
       },
     },
-    clearance: { enum: ['general', 'important', 'core'], default: 'general' },
+    clearance: { enum: ['general', 'important', 'core'], default: 'general', description: 'Highest data grade this subscriber may learn about.' },
     events: { type: 'array', items: { enum: ALERT_EVENTS }, minItems: 1, default: ['opened', 'escalated', 'reopened', 'resolved', 'overdue'] },
     channel: {
       oneOf: [
@@ -65,13 +46,19 @@ export const subscriptionInputSchema = {
   },
 } as const;
 
+/** A subscription as the API takes it, defaults filled. */
+export type SubscriptionInput = FromSchema<typeof subscriptionInputSchema>;
+/** Who gets which alerts, how, and which data grades they are cleared for. */
+export type Subscription = SubscriptionInput & { id: string; createdAt: number };
+export type Channel = Subscription['channel'];
+
 /** Whether `sub` may and wants to hear about `event` on `inc`. Clearance is never waived. */
 export function matches(sub: Subscription, event: IncidentEvent, inc: Incident): boolean {
   if (GRADE_RANK[inc.grade] > GRADE_RANK[sub.clearance]) return false;
   if (!sub.events.includes(event)) return false;
   const f = sub.filters;
   if (inc.level > f.minLevel) return false;
-  if (f.sectors && !f.sectors.includes(inc.sector)) return false;
+  if (f.sectors && !(f.sectors as readonly string[]).includes(inc.sector)) return false;
   if (f.categories && !f.categories.includes(inc.category)) return false;
   if (f.regions && !f.regions.some((r) => r === inc.region || (r.endsWith('00') && inc.region.startsWith(r.slice(0, 4))))) return false;
   return true;

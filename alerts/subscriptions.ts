@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Subscription } from './subscription.js';
+import type { Subscription, SubscriptionInput } from './subscription.js';
 
 /** Subscriptions, kept in one JSON file, rewritten atomically on every change. */
 export class SubscriptionStore {
@@ -19,14 +19,14 @@ export class SubscriptionStore {
     return this.subs.get(id);
   }
 
-  create(input: Omit<Subscription, 'id' | 'createdAt'>): Subscription {
+  create(input: SubscriptionInput): Subscription {
     const s: Subscription = { ...input, id: `sub-${randomUUID()}`, createdAt: Date.now() };
     this.subs.set(s.id, s);
     this.save();
     return s;
   }
 
-  replace(id: string, input: Omit<Subscription, 'id' | 'createdAt'>): Subscription | undefined {
+  replace(id: string, input: SubscriptionInput): Subscription | undefined {
     const old = this.subs.get(id);
     if (!old) return undefined;
     const s: Subscription = { ...input, id, createdAt: old.createdAt };

@@ -1,10 +1,10 @@
 import { loadCatalogue } from '../config/catalogue.js';
 import type { Device, Registry } from '../config/devices.js';
-import { defaultConfigFile, loadPipelineConfig } from '../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../app/config.js';
 import { makeFleet } from '../ingest/simulator/fleet.js';
 import { MessageFactory } from '../ingest/simulator/simulator.js';
 import { DetectionEngine } from '../processors/anomaly/engine.js';
-import { ingest } from '../processors/ingest.js';
+import { validateAndTag } from '../processors/validate-and-tag.js';
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const mb = (b: number) => Math.round(b / 2 ** 20);
@@ -19,7 +19,7 @@ export function detectionMemory(devices = 100_000, rounds = 3): { devices: numbe
   const catalogue = loadCatalogue(config.catalogue);
   const fleet = makeFleet(devices, 'memory');
   const registry: Registry = new Map(fleet.map((d): [string, Device] => [d.id, { id: d.id, sector: d.sector, region: d.region, types: d.types, key: d.key ? Buffer.from(d.key, 'hex') : undefined, criticalInfrastructure: d.kind === 'meter' }]));
-  const ctx = { catalogue, registry, pseudonymKey: Buffer.alloc(32, 3), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
+  const ctx = { catalogue: () => catalogue, registry: () => registry, pseudonymKey: Buffer.alloc(32, 3), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
   let anomalies = 0;
   // The simulator's own per-device state is created before measuring, so it does not count.
   const factory = new MessageFactory(fleet, 5);
@@ -34,7 +34,7 @@ export function detectionMemory(devices = 100_000, rounds = 3): { devices: numbe
       for (const type of d.types) {
         const t = start + r * 60_000;
         const m = factory.make(d, type, t);
-        engine.observe(ingest(ctx, { topic: m.topic, payload: Buffer.from(JSON.stringify(m.payload)), receivedAt: t }, t + 1000));
+        engine.observe(validateAndTag(ctx, { topic: m.topic, payload: Buffer.from(JSON.stringify(m.payload)), receivedAt: t }, t + 1000));
         messages++;
       }
     }

@@ -6,11 +6,11 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { Pipeline } from '../app/pipeline.js';
 import { loadCatalogue } from '../config/catalogue.js';
-import { defaultConfigFile, loadPipelineConfig } from '../config/pipeline.js';
-import { packageRoot } from '../core/paths.js';
+import { defaultConfigFile, loadPipelineConfig } from '../app/config.js';
+import { packageRoot } from '../config/paths.js';
 import { makeFleet, registryYaml } from '../ingest/simulator/fleet.js';
 import { MessageFactory } from '../ingest/simulator/simulator.js';
-import { ingest } from '../processors/ingest.js';
+import { validateAndTag } from '../processors/validate-and-tag.js';
 import { LocalInfluxd } from '../services/influxd.js';
 import { LocalMosquitto } from '../services/mosquitto.js';
 import { waitUntil } from '../services/process.js';
@@ -18,6 +18,7 @@ import { toLine } from '../storage/influx/line-protocol.js';
 import { V1Writer } from '../storage/influx/v1-writer.js';
 import { loadRegistry } from '../config/devices.js';
 import { publishInOrder } from '../ingest/simulator/publish.js';
+import type { Reading } from '../core/types.js';
 import { detectionMemory } from './detection-memory.js';
 
 export interface BenchOptions {
@@ -150,9 +151,10 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
     log('(2) raw InfluxDB ingest');
     const base = loadPipelineConfig(defaultConfigFile(), {});
     const catalogue = loadCatalogue(base.catalogue);
-    const ctx = { catalogue, registry: loadRegistry(devices, catalogue), pseudonymKey: Buffer.alloc(32, 1), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
+    const registry = loadRegistry(devices, catalogue);
+    const ctx = { catalogue: () => catalogue, registry: () => registry, pseudonymKey: Buffer.alloc(32, 1), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
     const lines: string[] = make(o.messages * 2).map((m) => {
-      const out = ingest(ctx, { topic: m.topic, payload: Buffer.from(m.payload), receivedAt: Date.now() });
+      const out = validateAndTag(ctx, { topic: m.topic, payload: Buffer.from(m.payload), receivedAt: Date.now() });
       if (!out.ok) throw new Error(out.rejection.detail);
       return toLine(out.reading);
     });
@@ -179,11 +181,7 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
       await publishBacklog(mosquitto.url, make(o.messages));
       let t0 = 0;
       const p = await Pipeline.start(c, { logger: pino({ level: 'warn' }) });
-      const h = p.runner.handle.bind(p.runner);
-      p.runner.handle = (env) => {
-        if (t0 === 0) t0 = performance.now();
-        h(env);
-      };
+      p.source.client.once('message', () => (t0 = performance.now()));
       await waitUntil(() => p.ledger.totals().stored + p.ledger.totals().inSpool >= o.messages, 600_000, 'backlog stored', 20);
       noDetectRate = o.messages / ((performance.now() - t0) / 1000);
       await p.stop();
@@ -203,11 +201,7 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     const pipeline = await Pipeline.start(config, { logger: pino({ level: 'warn' }) });
-    const origHandle = pipeline.runner.handle.bind(pipeline.runner);
-    pipeline.runner.handle = (env) => {
-      if (first === 0) first = performance.now();
-      origHandle(env);
-    };
+    pipeline.source.client.once('message', () => (first = performance.now()));
     await waitUntil(() => pipeline.ledger.totals().stored + pipeline.ledger.totals().inSpool >= o.messages, 600_000, 'backlog stored', 20);
     const pipelineRate = o.messages / ((performance.now() - first) / 1000);
     const cpu = process.cpuUsage(cpu0);
@@ -231,32 +225,28 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
       const writeMs: number[] = [];
       let all = 0;
       const countFrom = Date.now() + WARMUP_S * 1000;
-      pipeline.onStored((readings, at) => {
+      const onStored = (readings: Reading[], at: number) => {
         all += readings.length;
         for (const r of readings) {
           if (r.eventMs < countFrom) continue;
           latencies.push(at - r.eventMs);
           toReceive.push(r.receivedAt - r.eventMs);
         }
-      });
-      // Where the time goes: how long each InfluxDB write (with its retries) takes.
-      const sink = pipeline.sink;
-      const write = sink.write;
-      sink.write = async (batch) => {
-        const t = performance.now();
-        try {
-          return await write.call(sink, batch);
-        } finally {
-          if (Date.now() >= countFrom) writeMs.push(Math.round(performance.now() - t));
-        }
       };
+      // Where the time goes: how long each InfluxDB write takes.
+      const onWrite = ({ ms }: { ms: number }) => {
+        if (Date.now() >= countFrom) writeMs.push(Math.round(ms));
+      };
+      pipeline.runtime.on('stored', onStored);
+      pipeline.runtime.on('write', onWrite);
       const count = rate * (WARMUP_S + seconds);
       await new Promise<void>((resolve, reject) => {
         const sim = spawn(process.execPath, [cli, 'simulate', '-c', simCfg, '--url', mosquitto.url, '--rate', String(rate), '--count', String(count), '--seed', String(rate)], { stdio: ['ignore', 'ignore', 'inherit'] });
         sim.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`simulator exited ${code}`))));
       });
       await waitUntil(() => all >= count, 60_000, 'latency run stored');
-      sink.write = write;
+      pipeline.runtime.off('stored', onStored);
+      pipeline.runtime.off('write', onWrite);
       for (const a of [latencies, toReceive, writeMs]) a.sort((x, y) => x - y);
       const r = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length, total: count, receive_p99: percentile(toReceive, 99), write_p50: percentile(writeMs, 50), write_p99: percentile(writeMs, 99), writes: writeMs.length };
       log(`    p50 ${r.p50} ms, p99 ${r.p99} ms over ${r.n} messages; publish -> received p99 ${r.receive_p99} ms; InfluxDB writes p50 ${r.write_p50} ms, p99 ${r.write_p99} ms over ${r.writes}`);

@@ -1,27 +1,6 @@
+import type { FromSchema } from 'json-schema-to-ts';
+
 /** What one region (an edge or data centre) can take. */
-export interface RegionCapacity {
-  /** Disk for InfluxDB data, bytes. */
-  storageBytes: number;
-  /** Points per second InfluxDB there sustains. */
-  writePointsPerSec: number;
-  /** CPU cores the pipeline may use there. */
-  cpuCores: number;
-}
-
-/** pipeline.yaml `capacity`: the pipeline's own statistics and the planner's limits. */
-export interface CapacityConfig {
-  statsEveryMs: number;
-  onlineCycles: number;
-  bytesPerValue: number;
-  retentionDays: number | null;
-  targetUtilisation: number;
-  instanceMsgPerSec: number;
-  historyDays: number;
-  planEveryMs: number;
-  planHorizonDays: number;
-  regions: Record<string, RegionCapacity>;
-}
-
 const regionCapacitySchema = {
   type: 'object',
   additionalProperties: false,
@@ -56,6 +35,10 @@ export const capacitySchema = {
     },
   },
 } as const;
+
+export type RegionCapacity = FromSchema<typeof regionCapacitySchema>;
+/** pipeline.yaml `capacity`: the pipeline's own statistics and the planner's limits. */
+export type CapacityConfig = FromSchema<typeof capacitySchema>;
 
 /** The capacity of a region: its own entry, else `default`. */
 export function regionCapacity(c: CapacityConfig, region: string): RegionCapacity | undefined {

@@ -1,6 +1,7 @@
 import { Point } from '@influxdata/influxdb-client';
-import type { Catalogue, CatalogueEntry } from '../config/catalogue.js';
-import type { Registry } from '../config/devices.js';
+import type { CatalogueEntry, CatalogueView } from '../core/catalogue.js';
+import type { Registry } from '../core/device.js';
+import type { Stage } from '../core/runtime/runtime.js';
 import type { Anomaly } from '../core/anomaly.js';
 import { SECTORS, type Outcome, type RawMessage, type Reading } from '../core/types.js';
 import type { CapacityConfig } from './config.js';
@@ -14,6 +15,8 @@ export interface HealthSnapshot {
   stored: number;
   deadLettered: number;
   inSpool: number;
+  /** Handed back to the source unsettled (redelivered later). */
+  nacked: number;
   pending: number;
   spoolBytes: number;
   spoolLimit: number;
@@ -45,7 +48,8 @@ const MAX_LATENCY_SAMPLES = 50_000;
  * on the hot path and O(1) per message; `lines` drains an interval into line protocol for
  * `pipeline_stats`, `pipeline_rejects` and `pipeline_health`. Calls never overlap.
  */
-export class PipelineStats {
+export class PipelineStats implements Stage {
+  readonly name = 'statistics';
   /** Groups by code, then region (no key string built per message). */
   private readonly byCode = new Map<string, Map<string, Group>>();
   private rejects = new Map<string, number>();
@@ -59,13 +63,13 @@ export class PipelineStats {
   private readonly overBudget = new Set<string>();
 
   constructor(
-    private readonly ctx: () => { catalogue: Catalogue; registry: Registry },
+    private readonly ctx: CatalogueView,
     private readonly config: CapacityConfig,
     private readonly instance: string,
   ) {}
 
   /** Counts one ingested message (hot path). */
-  observe(msg: RawMessage, outcome: Outcome): void {
+  observe(outcome: Outcome, msg: RawMessage): void {
     if (!outcome.ok) {
       const [sector, region] = outcome.rejection.source.split('/');
       const key = `${outcome.rejection.reason}|${(SECTORS as readonly string[]).includes(sector) ? sector : 'unknown'}|${/^[0-9]{6}$/.test(region ?? '') ? region : 'unknown'}`;
@@ -100,7 +104,7 @@ export class PipelineStats {
     if (!regions) this.byCode.set(r.tags.code, (regions = new Map()));
     let g = regions.get(r.tags.region);
     if (!g) {
-      const entry = this.ctx().catalogue.entries.find((e) => e.code === r.tags.code)!;
+      const entry = this.ctx.catalogue().entries.find((e) => e.code === r.tags.code)!;
       g = { entry, messages: 0, bytes: 0, values: 0, series: new Map(), lastSeen: new Map() };
       regions.set(r.tags.region, g);
     }
@@ -122,7 +126,8 @@ export class PipelineStats {
 
   /** Devices registered per `code|region`, recounted only when the registry changes. */
   private registeredCounts(): Map<string, number> {
-    const { catalogue, registry } = this.ctx();
+    const catalogue = this.ctx.catalogue();
+    const registry = this.ctx.registry();
     if (this.registered?.registry === registry) return this.registered.counts;
     const counts = new Map<string, number>();
     for (const d of registry.values()) {
@@ -149,7 +154,7 @@ export class PipelineStats {
   budgetAnomalies(now: number): Anomaly[] {
     const out: Anomaly[] = [];
     for (const [code, series] of this.seriesByCode()) {
-      const entry = this.ctx().catalogue.entries.find((e) => e.code === code);
+      const entry = this.ctx.catalogue().entries.find((e) => e.code === code);
       if (!entry) continue;
       if (series <= entry.cardinalityBudget) {
         this.overBudget.delete(code);
@@ -190,7 +195,7 @@ export class PipelineStats {
     const out: string[] = [];
     const at = new Date(now);
     const registered = this.registeredCounts();
-    const { catalogue } = this.ctx();
+    const catalogue = this.ctx.catalogue();
     const keys = new Set([...registered.keys(), ...groups.keys()]);
     for (const key of keys) {
       const [code, region] = key.split('|');
@@ -239,8 +244,8 @@ export class PipelineStats {
       .intField('dead_lettered', health.deadLettered)
       .intField('in_spool', health.inSpool)
       .intField('pending', health.pending)
-      // received - (stored + dead-lettered + spooled + in flight): 0 when nothing is lost.
-      .intField('unbalanced', health.received - health.stored - health.deadLettered - health.inSpool - health.pending)
+      // received - (stored + dead-lettered + spooled + handed back + in flight): 0 when nothing is lost.
+      .intField('unbalanced', health.received - health.stored - health.deadLettered - health.inSpool - health.nacked - health.pending)
       .intField('spool_bytes', health.spoolBytes)
       .floatField('spool_ratio', health.spoolLimit ? health.spoolBytes / health.spoolLimit : 0)
       .booleanField('influx_up', health.influxUp)

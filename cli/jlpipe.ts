@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { Pipeline } from '../app/pipeline.js';
 import { loadCatalogue } from '../config/catalogue.js';
 import { loadRegistry, type Registry } from '../config/devices.js';
-import { loadPipelineConfig, redact } from '../config/pipeline.js';
+import { loadPipelineConfig, redact } from '../app/config.js';
 import { ConfigError } from '../core/errors.js';
 import { makeFleet, registryYaml, type SimDevice } from '../ingest/simulator/fleet.js';
 import { Simulator } from '../ingest/simulator/simulator.js';
@@ -14,7 +14,7 @@ import { verifyLog } from '../alerts/incident-log.js';
 import { incidentsOfLog } from '../evaluation/incidents-of-log.js';
 import { scenarioTable, scoreScenarios } from '../evaluation/scenarios.js';
 import { publishInOrder } from '../ingest/simulator/publish.js';
-import { buildScenarioRun, type Truth } from '../ingest/simulator/scenarios.js';
+import { buildScenarioRun, catalogueCadence, type Truth } from '../ingest/simulator/scenarios.js';
 import { inspectSpool, replaySpool } from './spool.js';
 
 const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').showHelpAfterError();
@@ -53,9 +53,9 @@ program
       if (o.simulate) {
         const url = config.mqtt.url ?? pipeline.broker!.url;
         const rate = o.rate === undefined ? undefined : Number(o.rate);
-        sim = new Simulator({ url, fleet: fleetOf(pipeline.ctx.registry), rate, dropout: 0.002 }, pipeline.log);
+        sim = new Simulator({ url, fleet: fleetOf(pipeline.live.registry()), rate, dropout: 0.002, cadence: catalogueCadence(pipeline.live.catalogue()) }, pipeline.log);
         sim.run().catch((e: Error) => pipeline.log.error({ err: e.message }, 'simulator stopped'));
-        pipeline.log.info({ devices: pipeline.ctx.registry.size, rate: rate ?? 'catalogue update cycles' }, 'simulator started');
+        pipeline.log.info({ devices: pipeline.live.registry().size, rate: rate ?? 'catalogue update cycles' }, 'simulator started');
       }
       let stopping = false;
       const stop = async (signal: string) => {
@@ -93,10 +93,11 @@ program
       }
       const config = loadPipelineConfig(o.config);
       const url = o.url ?? config.mqtt.url ?? `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`;
-      const registry = loadRegistry(config.devices, loadCatalogue(config.catalogue));
+      const catalogue = loadCatalogue(config.catalogue);
+      const registry = loadRegistry(config.devices, catalogue);
       const log = pino({ level: config.log.level });
       if (o.scenario) {
-        const { messages, truth } = buildScenarioRun(fleetOf(registry), o.scenario.split(','), { seed: Number(o.seed), endMs: Date.now() - 60_000 });
+        const { messages, truth } = buildScenarioRun(fleetOf(registry), o.scenario.split(','), { seed: Number(o.seed), endMs: Date.now() - 60_000, cadence: catalogueCadence(catalogue) });
         writeFileSync(o.truth, JSON.stringify(truth, null, 2));
         log.info({ messages: messages.length, scenarios: truth.scenarios.length, truth: o.truth }, 'publishing scenario run');
         await publishInOrder(url, messages, { onProgress: (n) => log.info(`published ${n} of ${messages.length}`) });

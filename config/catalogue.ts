@@ -1,67 +1,17 @@
 import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError } from '../core/errors.js';
-import type { Sector } from '../core/types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import type { Catalogue, CatalogueEntry, Division, FieldType, RawCatalogueEntry } from '../core/catalogue.js';
 import { makeAjv } from './ajv.js';
 import { catalogueSchema, supplementSchema } from './schemas/catalogue.schema.js';
 import { readYamlFile, validateYaml, type YamlFile } from './yaml-file.js';
 
-export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
-export type Grade = 'general' | 'important' | 'core';
-/** Order of the data grades (GB/T 43697-2024): core > important > general. */
-export const GRADE_RANK: Record<Grade, number> = { general: 0, important: 1, core: 2 };
-/** The higher of two grades: derived data keeps the grade of its most sensitive input. */
-export const higherGrade = (a: Grade, b: Grade): Grade => (GRADE_RANK[b] > GRADE_RANK[a] ? b : a);
-export type Share = 'unconditional' | 'conditional' | 'none';
+export { GRADE_RANK, higherGrade } from '../core/catalogue.js';
+export type { Catalogue, CatalogueEntry, Division, FieldType, Grade, RawCatalogueEntry, Share } from '../core/catalogue.js';
 
-export interface Division {
-  code: string;
-  name: string;
-  parent?: string;
-}
-
-/** One data resource of the catalogue (SPEC 3), with its compiled `data` validator. */
-export interface CatalogueEntry {
-  code: string;
-  name: string;
-  alias?: string;
-  summary: string;
-  sector: Sector;
-  messageType: string;
-  provider: string;
-  providerCode: string;
-  schema: Record<string, unknown>;
-  measurement: string;
-  share: Share;
-  open: 'open' | 'conditional' | 'closed';
-  grade: Grade;
-  updateCycle: string;
-  personalFields: string[];
-  cardinalityBudget: number;
-  /** Where the entry came from (provincial file or a supplement). */
-  file: string;
-  updateCycleMs: number;
-  /** InfluxDB field type of each property, fixed by the schema so a field never changes type. */
-  fieldTypes: Record<string, FieldType>;
-  validate: ValidateFunction;
-}
-
-export interface Catalogue {
-  version: string;
-  file: string;
-  divisions: Map<string, Division>;
-  entries: CatalogueEntry[];
-  /** Entry by `sector/messageType`. */
-  byType: Map<string, CatalogueEntry>;
-}
-
-type RawEntry = Omit<CatalogueEntry, 'file' | 'updateCycleMs' | 'fieldTypes' | 'validate'>;
-interface RawCatalogue {
-  version: string;
-  divisions: Division[];
-  supplements: string[];
-  entries: RawEntry[];
-}
+type RawCatalogue = FromSchema<typeof catalogueSchema>;
+type RawSupplement = FromSchema<typeof supplementSchema, { references: [typeof catalogueSchema] }>;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -81,7 +31,7 @@ metaAjv.addSchema(catalogueSchema);
 const validateCatalogue = metaAjv.getSchema('jl:catalogue')!;
 const validateSupplement = metaAjv.compile(supplementSchema);
 
-function compileEntry(yaml: YamlFile, index: number, raw: RawEntry, ajv: ReturnType<typeof makeAjv>): CatalogueEntry {
+function compileEntry(yaml: YamlFile, index: number, raw: RawCatalogueEntry, ajv: ReturnType<typeof makeAjv>): CatalogueEntry {
   const at = (suffix: string) => `/entries/${index}${suffix}`;
   const fail = (suffix: string, problem: string, path: (string | number)[] = []): never => {
     throw new ConfigError(yaml.file, at(suffix), problem, yaml.lineOf(['entries', index, ...path]));
@@ -123,7 +73,7 @@ export function loadCatalogue(file: string): Catalogue {
   const byType = new Map<string, CatalogueEntry>();
   const byCode = new Map<string, CatalogueEntry>();
 
-  const addAll = (src: YamlFile, divs: Division[], list: RawEntry[]) => {
+  const addAll = (src: YamlFile, divs: Division[], list: RawCatalogueEntry[]) => {
     for (const [i, d] of divs.entries()) {
       const prev = divisions.get(d.code);
       if (prev && prev.name !== d.name) {
@@ -150,7 +100,7 @@ export function loadCatalogue(file: string): Catalogue {
   addAll(yaml, raw.divisions, raw.entries);
   for (const sup of raw.supplements) {
     const supYaml = readYamlFile(resolve(dirname(path), sup));
-    const s = validateYaml<{ divisions?: Division[]; entries: RawEntry[] }>(supYaml, validateSupplement);
+    const s = validateYaml<RawSupplement>(supYaml, validateSupplement);
     addAll(supYaml, s.divisions ?? [], s.entries);
   }
   return { version: raw.version, file: path, divisions, entries, byType };

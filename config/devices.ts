@@ -1,22 +1,12 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import type { Sector } from '../core/types.js';
+import type { RawDevice, Registry } from '../core/device.js';
 import { makeAjv } from './ajv.js';
 import type { Catalogue } from './catalogue.js';
 import { devicesSchema } from './schemas/devices.schema.js';
 import { readYamlFile, validateYaml } from './yaml-file.js';
 
-export interface Device {
-  id: string;
-  sector: Sector;
-  region: string;
-  types: string[];
-  /** HMAC-SHA256 key; when present every message must carry a valid `sig`. */
-  key?: Buffer;
-  criticalInfrastructure: boolean;
-}
-
-export type Registry = Map<string, Device>;
+export type { Device, RawDevice, Registry } from '../core/device.js';
 
 const validateDevices = makeAjv({ useDefaults: true }).compile(devicesSchema);
 
@@ -26,7 +16,7 @@ const validateDevices = makeAjv({ useDefaults: true }).compile(devicesSchema);
  */
 export function loadRegistry(file: string, catalogue?: Catalogue): Registry {
   const yaml = readYamlFile(resolve(file));
-  const list = validateYaml<(Omit<Device, 'key'> & { key?: string })[]>(yaml, validateDevices);
+  const list = validateYaml<RawDevice[]>(yaml, validateDevices);
   const registry: Registry = new Map();
   for (const [i, d] of list.entries()) {
     const fail = (sub: string, problem: string, path: (string | number)[] = []): never => {

@@ -4,9 +4,9 @@
  * A detector sees readings (in arrival order, with event-time lateness marked) and rejections,
  * and emits Anomalies. The incident manager turns anomalies into graded Incidents.
  */
-import type { CatalogueEntry, Grade } from '../config/catalogue.js';
-import type { Device } from '../config/devices.js';
-import type { Reading, Rejection, Sector } from './types.js';
+import type { CatalogueEntry, Grade } from './catalogue.js';
+import type { Device } from './device.js';
+import type { Reading, Rejection } from './types.js';
 
 /** Incident categories after GB/T 20986-2023 (信息安全事件分类分级指南). */
 export const CATEGORIES = [
@@ -36,7 +36,8 @@ export interface Anomaly {
   category: Category;
   /** The level before escalation by scope (usually 4). */
   baseLevel: Level;
-  sector: Sector | string;
+  /** A catalogue sector; a rejection's claimed sector may be anything the topic said. */
+  sector: string;
   region: string;
   /** Device id; absent for a region-wide anomaly. */
   device?: string;

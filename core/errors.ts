@@ -14,14 +14,17 @@ export class ConfigError extends Error {
 }
 
 /**
- * A write to storage failed. `retriable` says whether the same write may succeed later
- * (network error, 5xx, 429) or never will as sent (4xx: bad points).
+ * A write to an output failed. `retriable` says whether the same write may succeed later
+ * (network error, 5xx, 429, an unauthorised or missing database) or never will as sent (400:
+ * bad points). `refused`, when the output could tell, lists the indices of the lines the
+ * destination refused (the others were taken); without it the runtime isolates them itself.
  */
 export class WriteError extends Error {
   constructor(
     message: string,
     readonly retriable: boolean,
     readonly status?: number,
+    readonly refused?: number[],
   ) {
     super(message);
     this.name = 'WriteError';
@@ -34,4 +37,28 @@ export class SpoolFullError extends Error {
     super(`spool full: ${bytes} of ${limit} bytes used`);
     this.name = 'SpoolFullError';
   }
+}
+
+/** The delivery runtime is stopping: a wait or retry was cut short. */
+export class StoppedError extends Error {
+  constructor() {
+    super('stopping');
+    this.name = 'StoppedError';
+  }
+}
+
+/** Socket-level error codes: the same request may work once the peer is back. */
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Whether a failed write may succeed later as it is. A WriteError says so itself; network and
+ * timeout errors may; anything else (a bug, a value the output cannot take) will not, so the
+ * runtime isolates the records that cause it instead of retrying them forever.
+ */
+export function isRetriable(e: unknown): boolean {
+  if (e instanceof WriteError) return e.retriable;
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return true;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
 }

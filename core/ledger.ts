@@ -7,11 +7,14 @@ export interface SourceCounts {
   deadLettered: number;
   /** Currently held in the durable spool, waiting for InfluxDB. */
   inSpool: number;
+  /** Handed back to the source unsettled (nacked), which redelivers them (a later delivery counts anew). */
+  nacked: number;
 }
 
 /**
- * The completeness ledger: per source, what came in and where it went. After every
- * message is settled, received = stored + deadLettered + inSpool for each source.
+ * The completeness ledger: per source, what came in and where it went. Only the delivery
+ * runtime (core/runtime) counts, each delivery once, at the moment its outcome is durable. After
+ * every message is settled, received = stored + deadLettered + inSpool + nacked for each source.
  * Counts are for this process's lifetime, except inSpool, which is restored from the spool.
  */
 export class Ledger {
@@ -21,7 +24,7 @@ export class Ledger {
   private get(source: SourceKey): SourceCounts {
     let c = this.sources.get(source);
     if (!c) {
-      c = { received: 0, stored: 0, deadLettered: 0, inSpool: 0 };
+      c = { received: 0, stored: 0, deadLettered: 0, inSpool: 0, nacked: 0 };
       this.sources.set(source, c);
     }
     return c;
@@ -36,6 +39,9 @@ export class Ledger {
   deadLettered(source: SourceKey, reason: RejectReason, n = 1): void {
     this.get(source).deadLettered += n;
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + n);
+  }
+  nacked(source: SourceKey, n = 1): void {
+    this.get(source).nacked += n;
   }
   spooled(source: SourceKey, n: number): void {
     this.get(source).inSpool += n;
@@ -56,12 +62,13 @@ export class Ledger {
   }
 
   totals(): SourceCounts {
-    const t = { received: 0, stored: 0, deadLettered: 0, inSpool: 0 };
+    const t = { received: 0, stored: 0, deadLettered: 0, inSpool: 0, nacked: 0 };
     for (const c of this.sources.values()) {
       t.received += c.received;
       t.stored += c.stored;
       t.deadLettered += c.deadLettered;
       t.inSpool += c.inSpool;
+      t.nacked += c.nacked;
     }
     return t;
   }

@@ -1,9 +1,10 @@
 /**
  * Contracts shared by every stage of the flow. No I/O here.
  *
- * A source yields Envelopes; the runner passes the raw message through the processors, which
- * turn it into a Reading (to be stored) or a Rejection (to be dead-lettered). The runner calls
- * `ack` only once a sink has durably taken the outcome: MQTT PUBACK now, Kafka offsets later.
+ * A source yields Envelopes; the delivery runtime (core/runtime) passes the raw message through
+ * the flow's stages, which turn it into a Reading (to be stored) or a Rejection (to be
+ * dead-lettered), and settles each envelope exactly once: `ack` when its outcome is durable,
+ * `nack` when the runtime gives it back unsettled (see Envelope).
  */
 
 export const SECTORS = ['agri', 'v2x', 'energy', 'iiot'] as const;
@@ -19,11 +20,33 @@ export interface RawMessage {
   dup?: boolean;
 }
 
-/** A raw message plus the way to tell its source it is safe to forget. */
+/**
+ * A raw message plus the way to settle it with its source. The runtime calls exactly one of
+ * `ack` and `nack`, exactly once, for every envelope it is handed; never both, never neither
+ * (short of the process dying, when the source's own redelivery takes over).
+ */
 export interface Envelope {
   msg: RawMessage;
-  /** Called once, after the message's outcome is durable. Never called for a lost message. */
+  /** The message's outcome is durable (stored, spooled or dead-lettered): the source may forget it. */
   ack(): void;
+  /**
+   * The runtime gives the message back unsettled (it is stopping before the outcome could be
+   * made durable). The source must deliver it again: MQTT leaves it unacknowledged, so the broker
+   * redelivers it (reconnecting if still running); Kafka would not commit and seek back.
+   */
+  nack(err: Error): void;
+}
+
+/**
+ * Where envelopes come from. `start` begins delivering to `handler` (calls never overlap:
+ * one message at a time, in arrival order); `pause` stops delivering new messages (unsettled
+ * ones stay with the source); `stop` disconnects.
+ */
+export interface Source {
+  readonly name: string;
+  start(handler: (env: Envelope) => void): void;
+  pause(): void;
+  stop(): Promise<void>;
 }
 
 /** Ledger key of the source a message came from: `sector/region/messageType`. */

@@ -1,6 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx, table, timeseries } from './common.js';
-import { Select } from './influxql.js';
 import { meanByRegion, readings, sectorDashboard } from './sector.js';
 
 export const soilMoisture = () => meanByRegion('agri_soil', 'moisture', 'Soil moisture by region', 'Volumetric soil water content (%), mean of the selected stations per region.', 'percent');

@@ -1,13 +1,22 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 
-export type Role = 'viewer' | 'operator' | 'admin';
+/** JSON Schema of a configured API token (pipeline.yaml `api.tokens` items). */
+export const apiTokenSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'role', 'sha256'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    role: { enum: ['viewer', 'operator', 'admin'] },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  },
+} as const;
+
 /** A configured API token: only its sha256 is kept (config and memory), never the token. */
-export interface ApiToken {
-  name: string;
-  role: Role;
-  sha256: string;
-}
+export type ApiToken = FromSchema<typeof apiTokenSchema>;
+export type Role = ApiToken['role'];
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 

@@ -1,26 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
-import type { IncidentManager } from '../alerts/incidents.js';
-import type { SubscriptionStore } from '../alerts/subscriptions.js';
-import type { CapacityPlan } from '../capacity/planner.js';
-import type { Catalogue } from '../config/catalogue.js';
-import type { ApiToken } from './auth.js';
+import type { ApiContext } from './context.js';
 import { capacityRoutes } from './routes/capacity.js';
+import { catalogueRoutes } from './routes/catalogue.js';
+import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
+import { statsRoutes } from './routes/stats.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
-
-/** What the HTTP API reads from and acts on in the running pipeline. */
-export interface ApiContext {
-  ready(): { ok: boolean; checks: Record<string, boolean> };
-  stats(): unknown;
-  catalogue(): Catalogue;
-  incidents: IncidentManager;
-  subscriptions: SubscriptionStore;
-  tokens(): ApiToken[];
-  metrics: Registry;
-  /** The capacity plan over the given horizon (reads InfluxDB; rejects when it cannot). */
-  capacity(horizonMs: number): Promise<CapacityPlan>;
-}
 
 /**
  * The HTTP API (SPEC 9). Open: `/healthz` (alive), `/readyz` (subscribed and able to store),
@@ -44,13 +29,10 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
     return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: err.message });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const r = ctx.ready();
-    return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'unavailable', checks: r.checks });
-  });
-  app.get('/metrics', async (_req, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.metrics()));
+  healthRoutes(app, ctx);
   app.register(async (api) => {
+    statsRoutes(api, ctx);
+    catalogueRoutes(api, ctx);
     incidentRoutes(api, ctx);
     subscriptionRoutes(api, ctx);
     capacityRoutes(api, ctx);

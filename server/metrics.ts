@@ -10,6 +10,22 @@ export interface MetricsSource {
   incidents(): Record<string, number>;
   outboxPending(): number;
   deliveryFailures(): number;
+  /** The delivery runtime's state, when the app has one; its gauges are registered only then. */
+  runtime?(): RuntimeReadings;
+}
+
+/** What the delivery runtime reports at scrape time. */
+export interface RuntimeReadings {
+  /** Messages received and not yet acknowledged to the broker. */
+  pending: number;
+  /** Age of the oldest unacknowledged message (0 when none). */
+  oldestUnackedAgeMs: number;
+  spoolWritable: boolean;
+  spoolFull: boolean;
+  deadLetterWritable: boolean;
+  /** Output write retries since start (monotonic). */
+  retries: number;
+  ready: boolean;
 }
 
 /**
@@ -70,5 +86,25 @@ export function buildMetrics(src: MetricsSource): Registry {
   });
   new Gauge({ name: 'jl_alerts_outbox_pending', help: 'Alerts waiting for delivery.', registers: [registry], collect() { this.set(src.outboxPending()); } });
   new Counter({ name: 'jl_alert_delivery_failures_total', help: 'Failed alert delivery attempts.', registers: [registry], collect() { this.reset(); this.inc(src.deliveryFailures()); } });
+  if (src.runtime) runtimeMetrics(registry, src.runtime.bind(src));
   return registry;
+}
+
+function runtimeMetrics(registry: Registry, read: () => RuntimeReadings): void {
+  const gauge = (name: string, help: string, pick: (r: RuntimeReadings) => number | boolean) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(Number(pick(read())));
+      },
+    });
+  gauge('jl_runtime_pending_messages', 'Messages received and not yet acknowledged to the broker.', (r) => r.pending);
+  gauge('jl_oldest_unacked_age_seconds', 'Age of the oldest unacknowledged message (0 when none).', (r) => r.oldestUnackedAgeMs / 1000);
+  gauge('jl_spool_writable', '1 when the spool takes appends.', (r) => r.spoolWritable);
+  gauge('jl_spool_full', '1 when the spool is at its size bound.', (r) => r.spoolFull);
+  gauge('jl_dead_letter_writable', '1 when the dead-letter store takes writes.', (r) => r.deadLetterWritable);
+  gauge('jl_ready', '1 when the pipeline is ready (as /readyz).', (r) => r.ready);
+  new Counter({ name: 'jl_output_retries_total', help: 'Output write retries since start.', registers: [registry], collect() { this.reset(); this.inc(read().retries); } });
 }

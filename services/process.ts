@@ -18,8 +18,8 @@ export class ServiceProcess {
     // Own process group: a Ctrl-C meant for the pipeline must not stop the server before the pipeline has flushed.
     const child = spawn(this.cmd, this.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     // Two streams into one file: neither may end it, or the other writes after its end.
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
     this.child = child;
     const closed = new Promise<void>((r) => child.once('close', () => log.end(r)));
     this.exited = new Promise<void>((r) => child.once('exit', () => r())).then(() => closed);

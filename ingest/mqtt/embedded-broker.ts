@@ -9,8 +9,8 @@ export class EmbeddedBroker {
   private constructor(private readonly aedes: Aedes, private readonly server: Server, readonly url: string) {}
 
   static async start(port: number, host = '127.0.0.1'): Promise<EmbeddedBroker> {
-    const aedes = await Aedes.createBroker({ queueLimit: 100_000 } as ConstructorParameters<typeof Aedes>[0]);
-    const server = createServer(aedes.handle as (s: unknown) => void);
+    const aedes = await Aedes.createBroker({ queueLimit: 100_000 });
+    const server = createServer(aedes.handle);
     const listen = (p: number) =>
       new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -1,7 +1,8 @@
-import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { Envelope } from '../../core/types.js';
-import { isReservedTopic } from '../../processors/topic.js';
+import { isReservedTopic } from '../../core/topic.js';
+import type { Envelope, Source } from '../../core/types.js';
+import { deferPubacks, dropConnection, reconnectPeriod, setReconnectPeriod } from './mqtt-internals.js';
 import { OrderedAcks } from './ordered-acks.js';
 
 export interface MqttSourceOptions {
@@ -17,26 +18,27 @@ export interface MqttSourceOptions {
   reconnectMaxMs: number;
 }
 
-type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
-
 /**
  * The MQTT source: QoS 1, persistent session, optional shared subscription. Each message is
- * handed on as an Envelope whose `ack` sends the PUBACK, so the broker forgets a message only
- * once the pipeline has it durably. Until then a crash of this process makes the broker resend.
- *
- * mqtt.js sends the PUBACK as soon as a message is handled and handles one packet at a time;
- * holding that back would stall the connection. So the PUBACK mqtt.js wants to send is held
- * here while mqtt.js goes on reading, and sent (in arrival order) when the envelope is acked.
+ * handed on as an Envelope: `ack` sends its PUBACK (in arrival order), so the broker forgets a
+ * message only once the pipeline has its outcome durably; until then a crash of this process
+ * makes the broker resend it. `nack` leaves the message unacknowledged: when the source is still
+ * running it drops the connection (at most once per second), so the broker redelivers every
+ * unacknowledged message of the session; when paused or stopping, the next session gets them.
+ * The mqtt.js internals this needs are in `mqtt-internals.ts`.
  */
-export class MqttSource {
+export class MqttSource implements Source {
+  readonly name = 'mqtt';
   readonly client: MqttClient;
   private readonly acks: OrderedAcks;
   private readonly held = new Set<number>();
   private onMessage?: (env: Envelope) => void;
   private failures = 0;
+  private redeliverTimer?: NodeJS.Timeout;
   subscribed = false;
   reconnects = 0;
   ignored = 0;
+  nacked = 0;
 
   constructor(private readonly opts: MqttSourceOptions, private readonly log: Logger) {
     const options: IClientOptions = {
@@ -52,34 +54,13 @@ export class MqttSource {
       ...(opts.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: opts.receiveMaximum } } : {}),
     };
     this.client = mqtt.connect(opts.url, options);
-    const c = this.client as unknown as { _sendPacket: SendPacket };
-    const send = c._sendPacket.bind(this.client);
-    // A batch releases thousands of PUBACKs at once: cork the socket so they leave in one write.
-    let corked = false;
-    this.acks = new OrderedAcks((messageId) => {
-      const stream = (this.client as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
-      if (!corked && stream) {
-        corked = true;
-        stream.cork();
-        process.nextTick(() => {
-          corked = false;
-          stream.uncork();
-        });
-      }
-      send({ cmd: 'puback', messageId } as Packet);
-    });
-    c._sendPacket = (packet, cb, ...rest) => {
-      if (packet.cmd === 'puback' && this.held.delete(packet.messageId!)) {
-        cb?.(); // let mqtt.js read the next packet; the real PUBACK waits for the envelope's ack
-        return;
-      }
-      send(packet, cb, ...rest);
-    };
+    const sendPuback = deferPubacks(this.client, (id) => this.held.delete(id));
+    this.acks = new OrderedAcks(sendPuback);
     this.client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet));
     this.client.on('connect', (connack) => {
       if (this.failures > 0) this.log.warn({ after: this.failures }, 'MQTT reconnected');
       this.failures = 0;
-      this.client.options.reconnectPeriod = opts.reconnectMinMs;
+      setReconnectPeriod(this.client, opts.reconnectMinMs);
       this.log.info({ url: redactUrl(opts.url), sessionPresent: connack.sessionPresent }, 'MQTT connected');
       if (!connack.sessionPresent || !this.subscribed) this.subscribe();
     });
@@ -92,9 +73,9 @@ export class MqttSource {
       this.failures++;
       // mqtt.js retries at a fixed period: widen it, with jitter, up to the maximum.
       const next = Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** Math.min(this.failures, 10));
-      this.client.options.reconnectPeriod = Math.round(next / 2 + (Math.random() * next) / 2);
+      setReconnectPeriod(this.client, Math.round(next / 2 + (Math.random() * next) / 2));
       const level = this.failures >= 3 ? 'error' : 'warn';
-      this.log[level]({ url: redactUrl(opts.url), attempt: this.failures, nextInMs: this.client.options.reconnectPeriod }, 'MQTT reconnecting');
+      this.log[level]({ url: redactUrl(opts.url), attempt: this.failures, nextInMs: reconnectPeriod(this.client) }, 'MQTT reconnecting');
     });
     this.client.on('error', (e) => this.log.error({ err: e.message, url: redactUrl(opts.url) }, 'MQTT error'));
   }
@@ -124,7 +105,19 @@ export class MqttSource {
       ack();
       return;
     }
-    this.onMessage({ msg: { topic, payload, receivedAt: Date.now(), dup: packet.dup }, ack });
+    this.onMessage({ msg: { topic, payload, receivedAt: Date.now(), dup: packet.dup }, ack, nack: (err) => this.nack(err) });
+  }
+
+  /** A message handed back unsettled: the broker must deliver it again (see the class comment). */
+  private nack(err: Error): void {
+    this.nacked++;
+    if (!this.onMessage || this.redeliverTimer) return;
+    this.log.warn({ err: err.message }, 'message handed back unsettled: reconnecting so the broker redelivers it');
+    this.redeliverTimer = setTimeout(() => {
+      this.redeliverTimer = undefined;
+      if (this.onMessage) dropConnection(this.client);
+    }, 1000);
+    this.redeliverTimer.unref();
   }
 
   /** Connects and starts delivering envelopes to `handler`. */
@@ -155,6 +148,8 @@ export class MqttSource {
 
   /** Disconnects cleanly; unacknowledged messages stay with the broker for the next session. */
   async stop(): Promise<void> {
+    this.onMessage = undefined;
+    clearTimeout(this.redeliverTimer);
     await this.client.endAsync(false);
   }
 }

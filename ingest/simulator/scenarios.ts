@@ -1,12 +1,23 @@
 import type { Category, Level } from '../../core/anomaly.js';
-import { sign } from '../../processors/signature.js';
+import type { Catalogue } from '../../core/catalogue.js';
+import { sign } from '../../core/signature.js';
+import type { Sector } from '../../core/types.js';
 import type { SimDevice } from './fleet.js';
 import { prng, ReadingGenerator } from './readings.js';
 
 const MIN = 60_000;
 
-/** Update cycle of each simulated message type (the catalogue's), ms. */
-export const CYCLES: Record<string, number> = { soil: 10 * MIN, weather: 5 * MIN, bsm: 1000, rsu_status: 5000, meter: MIN, heat: 10 * MIN, machine: 10_000 };
+/** Update cycle of a message type, ms. */
+export type Cadence = (sector: Sector, messageType: string) => number;
+
+/** The catalogue's update cycles (`CatalogueEntry.updateCycleMs`). */
+export function catalogueCadence(catalogue: Catalogue): Cadence {
+  return (sector, messageType) => {
+    const entry = catalogue.byType.get(`${sector}/${messageType}`);
+    if (!entry) throw new Error(`message type ${sector}/${messageType} is not in the catalogue`);
+    return entry.updateCycleMs;
+  };
+}
 
 /** One injected signal as written to the ground-truth file. */
 export interface TruthEntry {
@@ -152,7 +163,7 @@ export const SCENARIO_DEVICES = ['220100', '220200', '220300'].flatMap((r) => [
  * each type's catalogue cadence, signed where keyed) with the chosen scenarios injected, and the
  * ground truth. Deterministic for a seed and end time.
  */
-export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { seed: number; endMs: number; spanMs?: number }): { messages: ScenarioMessage[]; truth: Truth } {
+export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { seed: number; endMs: number; spanMs?: number; cadence: Cadence }): { messages: ScenarioMessage[]; truth: Truth } {
   const span = opts.spanMs ?? 120 * MIN;
   const start = opts.endMs - span;
   const chosen = names.includes('all') ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
@@ -183,7 +194,7 @@ export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { se
   const messages: ScenarioMessage[] = [];
   /** The device's normal data at `t`, continuing from its previous message of that type. */
   const normal = (d: SimDevice, type: string, t: number): Data => {
-    const dt = (t - (last.get(`${d.id}|${type}`) ?? t - CYCLES[type])) / 1000;
+    const dt = (t - (last.get(`${d.id}|${type}`) ?? t - opts.cadence(d.sector, type))) / 1000;
     last.set(`${d.id}|${type}`, t);
     return gen.data(d, type, t, dt);
   };
@@ -203,8 +214,13 @@ export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { se
   };
 
   // The normal flow, in event-time order, with each device's phase jittered.
-  const next: { t: number; d: SimDevice; type: string }[] = [];
-  for (const d of devices) for (const type of d.types) next.push({ t: start + Math.floor(rand() * CYCLES[type]), d, type });
+  const next: { t: number; d: SimDevice; type: string; cycle: number }[] = [];
+  for (const d of devices) {
+    for (const type of d.types) {
+      const cycle = opts.cadence(d.sector, type);
+      next.push({ t: start + Math.floor(rand() * cycle), d, type, cycle });
+    }
+  }
   extras.sort((a, b) => a.at - b.at);
   for (;;) {
     next.sort((a, b) => a.t - b.t);
@@ -216,7 +232,7 @@ export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { se
       const changed = alter.change(normal(n.d, n.type, n.t));
       if (changed) emit(n.d, n.type, n.t, changed);
     } else emit(n.d, n.type, n.t, undefined);
-    n.t += CYCLES[n.type];
+    n.t += n.cycle;
   }
   for (const e of extras) for (const m of e.build()) emit(m.device, m.type, m.t, m.data, m.opts);
 

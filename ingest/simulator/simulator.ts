@@ -1,18 +1,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { sign } from '../../processors/signature.js';
+import { sign } from '../../core/signature.js';
 import type { SimDevice } from './fleet.js';
 import { prng, ReadingGenerator } from './readings.js';
-import { CYCLES } from './scenarios.js';
+import type { Cadence } from './scenarios.js';
 
-export interface SimulatorOptions {
+interface SimulatorBase {
   url: string;
   fleet: SimDevice[];
-  /**
-   * Messages per second over the whole fleet, round-robin (load tests). Absent: every device
-   * sends each of its types at the catalogue's update cycle (a realistic fleet).
-   */
-  rate?: number;
   /** Stop after this many messages (default: run until stop()). */
   count?: number;
   seed?: number;
@@ -23,6 +18,13 @@ export interface SimulatorOptions {
   /** Most unacknowledged publishes at once. */
   maxOutstanding?: number;
 }
+
+/**
+ * `rate`: messages per second over the whole fleet, round-robin (load tests). Without it every
+ * device sends each of its types at its `cadence` (the catalogue's update cycle, see
+ * catalogueCadence): a realistic fleet.
+ */
+export type SimulatorOptions = SimulatorBase & ({ rate: number; cadence?: Cadence } | { rate?: undefined; cadence: Cadence });
 
 /** One message as the simulator publishes it. */
 export interface SimMessage {
@@ -93,7 +95,7 @@ export class Simulator {
     });
     const start = Date.now();
     const maxOut = this.opts.maxOutstanding ?? 2000;
-    if (this.opts.rate === undefined) return this.runAtCadence();
+    if (this.opts.rate === undefined) return this.runAtCadence(this.opts.cadence);
     const rate = this.opts.rate;
     await new Promise<void>((resolve) => {
       const tick = () => {
@@ -110,16 +112,21 @@ export class Simulator {
   }
 
   /** Every device and type at its catalogue cadence, phases spread, until stop(). */
-  private async runAtCadence(): Promise<void> {
+  private async runAtCadence(cadence: Cadence): Promise<void> {
     const now = Date.now();
-    const streams = this.opts.fleet.flatMap((d) => d.types.map((type) => ({ d, type, next: now + Math.floor(this.rand() * CYCLES[type]) })));
+    const streams = this.opts.fleet.flatMap((d) =>
+      d.types.map((type) => {
+        const cycle = cadence(d.sector, type);
+        return { d, type, cycle, next: now + Math.floor(this.rand() * cycle) };
+      }),
+    );
     await new Promise<void>((resolve) => {
       const tick = () => {
         if (this.stopped) return resolve();
         const t = Date.now();
         for (const s of streams) {
           if (s.next > t) continue;
-          s.next += CYCLES[s.type];
+          s.next += s.cycle;
           this.publishOne(this.factory.make(s.d, s.type, t));
         }
         this.timer = setTimeout(tick, 50);

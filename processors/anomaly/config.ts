@@ -1,13 +1,14 @@
-import { energySchema, type EnergyConfig } from './energy/config.js';
-import { flatlineSchema, type FlatlineConfig } from './flatline/config.js';
-import { floodSchema, type FloodConfig } from './flood/config.js';
-import { forgerySchema, type ForgeryConfig } from './forgery/config.js';
-import { rangeSchema, type RangeConfig } from './range/config.js';
-import { rateSchema, type RateConfig } from './rate/config.js';
-import { replaySchema, type ReplayConfig } from './replay/config.js';
-import { silenceSchema, type SilenceConfig } from './silence/config.js';
-import { spikeSchema, type SpikeConfig } from './spike/config.js';
-import { v2xSchema, type V2xConfig } from './v2x/config.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { energySchema } from './energy/config.js';
+import { flatlineSchema } from './flatline/config.js';
+import { floodSchema } from './flood/config.js';
+import { forgerySchema } from './forgery/config.js';
+import { rangeSchema } from './range/config.js';
+import { rateSchema } from './rate/config.js';
+import { replaySchema } from './replay/config.js';
+import { silenceSchema } from './silence/config.js';
+import { spikeSchema } from './spike/config.js';
+import { v2xSchema } from './v2x/config.js';
 
 /** pipeline.yaml `detection`: the engine's settings plus each processor's own section. */
 export const detectionSchema = {
@@ -32,19 +33,4 @@ export const detectionSchema = {
   },
 } as const;
 
-export interface DetectionConfig {
-  enabled: boolean;
-  allowedLatenessMs: number;
-  stateTtlMs: number;
-  tickMs: number;
-  range: RangeConfig;
-  spike: SpikeConfig;
-  rate: RateConfig;
-  flatline: FlatlineConfig;
-  silence: SilenceConfig;
-  replay: ReplayConfig;
-  forgery: ForgeryConfig;
-  flood: FloodConfig;
-  v2x: V2xConfig;
-  energy: EnergyConfig;
-}
+export type DetectionConfig = FromSchema<typeof detectionSchema>;

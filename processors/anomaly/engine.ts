@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Anomaly, Detector, DetectInput, Emit } from '../../core/anomaly.js';
+import type { Stage } from '../../core/runtime/runtime.js';
 import type { Outcome, Reading, Rejection } from '../../core/types.js';
 import type { DetectionConfig } from './config.js';
 import { buildDetectors } from './registry.js';
@@ -28,7 +29,8 @@ export interface DetectionStats {
  * fleet going quiet is noticed) and never ahead of the wall clock (so one device with a fast
  * clock cannot make every other device look silent).
  */
-export class DetectionEngine {
+export class DetectionEngine implements Stage {
+  readonly name = 'detection';
   readonly detectors: Detector[];
   private readonly newest = new ExpiringState<number>();
   private maxEvent = -Infinity;

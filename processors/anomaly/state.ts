@@ -1,9 +1,8 @@
-import type { Catalogue } from '../../config/catalogue.js';
-import type { Registry } from '../../config/devices.js';
+import type { CatalogueView } from '../../core/catalogue.js';
 import type { Anomaly, DetectInput } from '../../core/anomaly.js';
 import type { Rejection } from '../../core/types.js';
-import { eventTimeMs } from '../envelope.js';
-import { parseTopic } from '../topic.js';
+import { eventTimeMs } from '../wire-payload.js';
+import { parseTopic } from '../../core/topic.js';
 
 /**
  * Per-key state that expires: each entry remembers the newest event time that touched it, and
@@ -49,10 +48,7 @@ export class ExpiringState<T> {
 }
 
 /** What detectors may look up: swapped as a whole on hot reload, so read it on each call. */
-export interface DetectorContext {
-  catalogue(): Catalogue;
-  registry(): Registry;
-}
+export type DetectorContext = CatalogueView;
 
 type Found = Pick<Anomaly, 'detector' | 'kind' | 'category' | 'detail'> & Partial<Anomaly>;
 

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { parseDuration } from '../../config/catalogue.js';
 import type { CapacityPlan } from '../../capacity/planner.js';
 import { capacityJson, capacityMarkdown } from '../../capacity/report.js';
 import { requireRole } from '../auth.js';
-import type { ApiContext } from '../http.js';
+import type { ApiContext } from '../context.js';
 
 const query = {
   type: 'object',
@@ -17,7 +18,7 @@ const query = {
 /** `GET /capacity`: the capacity plan from the statistics in InfluxDB (viewer). */
 export function capacityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
-  app.get<{ Querystring: { horizon?: string; format?: 'json' | 'markdown' } }>('/capacity', { onRequest: viewer, schema: { querystring: query } }, async (req, reply) => {
+  app.get<{ Querystring: FromSchema<typeof query> }>('/capacity', { onRequest: viewer, schema: { querystring: query } }, async (req, reply) => {
     let plan: CapacityPlan;
     try {
       plan = await ctx.capacity(parseDuration(req.query.horizon ?? '365d'));

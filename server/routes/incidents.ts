@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { IncidentError } from '../../alerts/incidents.js';
 import { incidentReport, incidentReportMarkdown } from '../../alerts/report.js';
-import { CATEGORIES, type Category, type Level } from '../../core/anomaly.js';
+import { CATEGORIES, type Level } from '../../core/anomaly.js';
 import { requireRole } from '../auth.js';
-import type { ApiContext } from '../http.js';
+import type { ApiContext } from '../context.js';
 
 const actionBody = {
   type: 'object',
@@ -29,36 +30,32 @@ const listQuery = {
   },
 } as const;
 
-type ListQuery = Partial<Record<'state' | 'maxLevel' | 'category' | 'sector' | 'region' | 'overdue' | 'offset' | 'limit', string>>;
+const reportQuery = { type: 'object', additionalProperties: false, properties: { format: { enum: ['json', 'md', 'markdown'] } } } as const;
 
-/** Stats, catalogue and incidents: read with viewer, acknowledge and resolve with operator. */
+/** The HTTP status of each incident error; the body's `error` is the kind itself. */
+const STATUS: Record<IncidentError['kind'], 404 | 409> = { not_found: 404, conflict: 409 };
+
+type ListQuery = FromSchema<typeof listQuery>;
+
+/** Incidents: list, show and report with viewer, acknowledge and resolve with operator. */
 export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   const operator = requireRole(ctx.tokens, 'operator');
   const inc = ctx.incidents;
-  const errors = (e: unknown, reply: import('fastify').FastifyReply) => {
-    if (e instanceof IncidentError) return reply.code(e.status).send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message });
+  const errors = (e: unknown, reply: FastifyReply) => {
+    if (e instanceof IncidentError) return reply.code(STATUS[e.kind]).send({ error: e.kind, message: e.message });
     throw e;
   };
 
-  app.get('/stats', { onRequest: viewer }, async () => ctx.stats());
-  app.get('/catalogue', { onRequest: viewer }, async () => {
-    const c = ctx.catalogue();
-    return {
-      version: c.version,
-      divisions: [...c.divisions.values()],
-      entries: c.entries.map(({ validate: _v, fieldTypes: _f, file: _file, ...e }) => e),
-    };
-  });
   app.get<{ Querystring: ListQuery }>('/incidents', { onRequest: viewer, schema: { querystring: listQuery } }, async (req) => {
     const q = req.query;
     const offset = Number(q.offset ?? 0);
     const limit = Math.min(1000, Number(q.limit ?? 100));
     const r = inc.list(
       {
-        state: q.state as 'open' | undefined,
+        state: q.state,
         maxLevel: q.maxLevel ? (Number(q.maxLevel) as Level) : undefined,
-        category: q.category as Category | undefined,
+        category: q.category,
         sector: q.sector,
         region: q.region,
         overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
@@ -75,9 +72,9 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return errors(e, reply);
     }
   });
-  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: FromSchema<typeof reportQuery> }>(
     '/incidents/:id/report',
-    { onRequest: viewer, schema: { querystring: { type: 'object', additionalProperties: false, properties: { format: { enum: ['json', 'md', 'markdown'] } } } } },
+    { onRequest: viewer, schema: { querystring: reportQuery } },
     async (req, reply) => {
       try {
         const i = inc.get(req.params.id);
@@ -89,7 +86,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
   for (const action of ['ack', 'resolve'] as const) {
-    app.post<{ Params: { id: string }; Body: { note?: string; reported?: boolean } }>(
+    app.post<{ Params: { id: string }; Body: FromSchema<typeof actionBody> }>(
       `/incidents/:id/${action}`,
       {
         onRequest: operator,

@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { subscriptionInputSchema, type Subscription } from '../../alerts/subscription.js';
+import { subscriptionInputSchema, type SubscriptionInput as Input } from '../../alerts/subscription.js';
 import { redactSubscription } from '../../alerts/subscriptions.js';
 import { requireRole } from '../auth.js';
-import type { ApiContext } from '../http.js';
-
-type Input = Omit<Subscription, 'id' | 'createdAt'>;
+import type { ApiContext } from '../context.js';
 
 /** Subscriptions CRUD: read with viewer (secrets masked), change with admin. */
 export function subscriptionRoutes(app: FastifyInstance, ctx: ApiContext): void {

@@ -24,7 +24,7 @@ export async function influxQuery(t: QueryTarget, q: string, epoch: 'ns' | 'ms' 
   const text = await res.text();
   let parsed: { results?: { series?: Series[]; error?: string }[]; error?: string };
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(text) as typeof parsed;
   } catch {
     throw new Error(`InfluxQL: HTTP ${res.status} ${text.slice(0, 200)} for ${q}`);
   }

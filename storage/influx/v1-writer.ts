@@ -1,13 +1,18 @@
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { WriteError } from '../../core/errors.js';
+import { refusedLines } from './refused-lines.js';
 import type { InfluxTarget, LineWriter } from './writer.js';
 
 const gzipAsync = promisify(gzip);
 
-/** Statuses worth retrying: the same write may succeed later. */
+/**
+ * Statuses worth retrying: all but the ones that blame the points (400 bad points, 413 too
+ * large, 422 unprocessable). A 401/403 or a missing database is the deployment's fault, not the
+ * data's: the data waits in the spool until it is fixed, rather than being dead-lettered.
+ */
 export function retriableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  return status !== 400 && status !== 413 && status !== 422;
 }
 
 /**
@@ -57,7 +62,9 @@ export class V1Writer implements LineWriter {
       return;
     }
     const text = await res.text();
-    throw new WriteError(`InfluxDB /write ${res.status}: ${text.slice(0, 300)}`, retriableStatus(res.status), res.status);
+    // The database was dropped under us: create it again; the runtime's retry then goes through.
+    if (res.status === 404 && text.includes('database not found')) await this.init().catch(() => {});
+    throw new WriteError(`InfluxDB /write ${res.status}: ${text.slice(0, 300)}`, retriableStatus(res.status), res.status, res.status === 400 ? refusedLines(text, lines) : undefined);
   }
 
   async close(): Promise<void> {}

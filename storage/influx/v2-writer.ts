@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { WriteError } from '../../core/errors.js';
 import type { InfluxTarget, LineWriter } from './writer.js';
+import { refusedLines } from './refused-lines.js';
 import { retriableStatus } from './v1-writer.js';
 
 /**
@@ -37,7 +38,7 @@ export class V2Writer implements LineWriter {
     try {
       await api.close();
     } catch (e) {
-      if (e instanceof HttpError) throw new WriteError(`InfluxDB write ${e.statusCode}: ${e.body?.slice(0, 300) ?? e.message}`, retriableStatus(e.statusCode), e.statusCode);
+      if (e instanceof HttpError) throw new WriteError(`InfluxDB write ${e.statusCode}: ${e.body?.slice(0, 300) ?? e.message}`, retriableStatus(e.statusCode), e.statusCode, e.statusCode === 400 ? refusedLines(e.body ?? '', lines) : undefined);
       throw new WriteError(`InfluxDB unreachable: ${(e as Error).message}`, true);
     }
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue, type Catalogue } from '../../config/catalogue.js';
 import type { Registry } from '../../config/devices.js';
-import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { PipelineStats, PROVINCE } from '../../capacity/statistics.js';
 import type { Outcome, RawMessage } from '../../core/types.js';
 
@@ -22,14 +22,14 @@ const field = (line: string, name: string) => Number(new RegExp(`[ ,]${name}=([-
 describe('pipeline statistics', () => {
   it('counts per resource and region, devices online against registered, series per catalogue version, rejects per reason', () => {
     const now = Date.now();
-    const s = new PipelineStats(() => ({ catalogue: shipped, registry }), config.capacity, 'test');
-    s.observe(msg(100, now), reading('a'));
-    s.observe(msg(100, now), reading('a'));
-    s.observe(msg(50, now - 3_600_000), reading('b')); // seen an hour ago: not online (cycle 10 min × 3)
-    s.observe(msg(70, now), reading('b', '2')); // a catalogue version bump makes a new series
-    s.observe(msg(10, now), { ok: false, rejection: { source: 'agri/220100/soil', reason: 'schema_violation', detail: '', topic: 't', payload: Buffer.alloc(0), receivedAt: now } });
+    const s = new PipelineStats({ catalogue: () => shipped, registry: () => registry }, config.capacity, 'test');
+    s.observe(reading('a'), msg(100, now));
+    s.observe(reading('a'), msg(100, now));
+    s.observe(reading('b'), msg(50, now - 3_600_000)); // seen an hour ago: not online (cycle 10 min × 3)
+    s.observe(reading('b', '2'), msg(70, now)); // a catalogue version bump makes a new series
+    s.observe({ ok: false, rejection: { source: 'agri/220100/soil', reason: 'schema_violation', detail: '', topic: 't', payload: Buffer.alloc(0), receivedAt: now } }, msg(10, now));
     s.stored([(reading('a') as { reading: import('../../core/types.js').Reading }).reading], 40);
-    const lines = s.lines(now, { received: 5, stored: 4, deadLettered: 1, inSpool: 0, pending: 0, spoolBytes: 0, spoolLimit: 1, influxUp: true, mqttConnected: true, reconnects: 2, anomalies: 0, outbox: 0 });
+    const lines = s.lines(now, { received: 5, stored: 4, deadLettered: 1, inSpool: 0, nacked: 0, pending: 0, spoolBytes: 0, spoolLimit: 1, influxUp: true, mqttConnected: true, reconnects: 2, anomalies: 0, outbox: 0 });
     const stats = lines.find((l) => l.startsWith('pipeline_stats,'))!;
     expect(stats).toContain(`code=${soil.code}`);
     expect([field(stats, 'messages'), field(stats, 'bytes'), field(stats, 'field_values'), field(stats, 'series'), field(stats, 'devices_online'), field(stats, 'devices_registered')]).toEqual([4, 320, 8, 3, 2, 3]);
@@ -37,7 +37,7 @@ describe('pipeline statistics', () => {
     const health = lines.find((l) => l.startsWith('pipeline_health,'))!;
     expect([field(health, 'unbalanced'), field(health, 'reconnects'), field(health, 'latency_p99_ms')]).toEqual([0, 2, 40]);
     // The interval is drained: counts start again, series and devices stay.
-    const next = s.lines(now + 1000, { received: 5, stored: 5, deadLettered: 1, inSpool: 0, pending: 0, spoolBytes: 0, spoolLimit: 1, influxUp: true, mqttConnected: true, reconnects: 2, anomalies: 0, outbox: 0 });
+    const next = s.lines(now + 1000, { received: 5, stored: 5, deadLettered: 1, inSpool: 0, nacked: 0, pending: 0, spoolBytes: 0, spoolLimit: 1, influxUp: true, mqttConnected: true, reconnects: 2, anomalies: 0, outbox: 0 });
     const again = next.find((l) => l.startsWith('pipeline_stats,'))!;
     expect([field(again, 'messages'), field(again, 'series')]).toEqual([0, 3]);
     expect(next.some((l) => l.startsWith('pipeline_rejects,'))).toBe(false);
@@ -46,11 +46,11 @@ describe('pipeline statistics', () => {
 
   it('raises a cardinality-budget anomaly once, and again only after the resource fell back under budget', () => {
     let catalogue: Catalogue = { ...shipped, entries: shipped.entries.map((e) => (e === soil ? { ...e, cardinalityBudget: 2 } : e)) };
-    const s = new PipelineStats(() => ({ catalogue, registry }), config.capacity, 'test');
-    s.observe(msg(1, 0), reading('a'));
-    s.observe(msg(1, 0), reading('b'));
+    const s = new PipelineStats({ catalogue: () => catalogue, registry: () => registry }, config.capacity, 'test');
+    s.observe(reading('a'), msg(1, 0));
+    s.observe(reading('b'), msg(1, 0));
     expect(s.budgetAnomalies(1)).toEqual([]);
-    s.observe(msg(1, 0), reading('c'));
+    s.observe(reading('c'), msg(1, 0));
     const [a] = s.budgetAnomalies(2);
     expect(a).toMatchObject({ detector: 'capacity', kind: 'cardinality_budget', category: 'security-hazard', sector: 'agri', region: PROVINCE, code: soil.code, value: 3 });
     expect(a.detail).toMatch(/3 series, over its catalogue cardinality budget of 2/);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { Spool } from '../../storage/spool/spool.js';
 import { countPoints } from '../helpers/influx.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
@@ -24,14 +24,14 @@ describe('jlpipe spool', () => {
     const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
     const env = { ...process.env, JL_INFLUX_URL: '', JL_DATA_DIR: '' };
 
-    const inspect = () => JSON.parse(spawnSync(process.execPath, [cli, 'spool', 'inspect', '-c', cfg], { encoding: 'utf8', env }).stdout) as { points: number; records: number; sources: Record<string, number> };
-    expect(inspect()).toMatchObject({ records: 30, points: 90, sources: { 'agri/220100/soil': 60, 'energy/220200/meter': 30 } });
+    const inspect = () => JSON.parse(spawnSync(process.execPath, [cli, 'spool', 'inspect', '-c', cfg], { encoding: 'utf8', env }).stdout) as { points: number; bytes: number; sources: Record<string, number> };
+    expect(inspect()).toMatchObject({ points: 90, sources: { 'agri/220100/soil': 60, 'energy/220200/meter': 30 } });
 
     const replay = spawnSync(process.execPath, [cli, 'spool', 'replay', '-c', cfg], { encoding: 'utf8', env });
     expect(replay.status, replay.stderr).toBe(0);
     expect(replay.stdout).toContain('spool replayed');
     expect(await countPoints(svc.influxUrl, db, 'agri_soil')).toBe(60);
     expect(await countPoints(svc.influxUrl, db, 'energy_meter')).toBe(30);
-    expect(inspect()).toMatchObject({ records: 0, points: 0 });
+    expect(inspect()).toMatchObject({ points: 0, bytes: 0 });
   });
 });

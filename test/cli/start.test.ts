@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { freePort } from '../../services/ports.js';
 import { countPoints } from '../helpers/influx.js';
 import { waitUntil } from '../helpers/pipeline.js';

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../config/catalogue.js';
 import { loadRegistry } from '../../config/devices.js';
-import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { ConfigError } from '../../core/errors.js';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { tempDir } from '../helpers/services.js';
 
 const shipped = loadPipelineConfig(defaultConfigFile(), {});

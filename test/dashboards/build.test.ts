@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { buildDashboards, dashboardFiles } from '../../dashboards/build.js';
 import { DATASOURCE } from '../../dashboards/common.js';
 import type { InfluxQLDataquery } from '../../dashboards/influxql.js';

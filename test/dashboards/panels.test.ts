@@ -5,11 +5,12 @@ import { promisify } from 'node:util';
 import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
-import { packageRoot } from '../../core/paths.js';
+import { loadCatalogue } from '../../config/catalogue.js';
+import { packageRoot } from '../../config/paths.js';
 import { buildDashboards } from '../../dashboards/build.js';
 import type { InfluxQLDataquery } from '../../dashboards/influxql.js';
 import { publishInOrder } from '../../ingest/simulator/publish.js';
-import { buildScenarioRun } from '../../ingest/simulator/scenarios.js';
+import { buildScenarioRun, catalogueCadence } from '../../ingest/simulator/scenarios.js';
 import { influxQuery, type Series } from '../../storage/influx/influxql.js';
 import { getJson, TOKENS, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { tempDir, useServices } from '../helpers/services.js';
@@ -66,15 +67,15 @@ describe('every dashboard panel against the real InfluxDB', () => {
     db = config.influx.database;
     pipeline = await Pipeline.start(config, { logger: testLogger() });
     await waitUntil(() => pipeline.source.subscribed, 10_000, 'subscribed');
-    const run = buildScenarioRun(fleet, ['all'], { seed: 11, endMs: Date.now() - 60_000 });
+    const run = buildScenarioRun(fleet, ['all'], { seed: 11, endMs: Date.now() - 60_000, cadence: catalogueCadence(loadCatalogue(config.catalogue)) });
     await publishInOrder(svc.mqttUrl, run.messages);
-    await waitUntil(() => pipeline.ledger.totals().received === run.messages.length && pipeline.runner.pendingMessages === 0, 120_000, 'every message settled');
+    await waitUntil(() => pipeline.ledger.totals().received === run.messages.length && pipeline.runtime.health().pending === 0, 120_000, 'every message settled');
     // Five more statistics intervals (the planner needs complete buckets), and the incident
     // events and gauges flushed.
     const intervals = async () => (await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT count("rate") FROM "pipeline_health"'))[0]?.values[0][1] as number;
     const before = (await intervals()) ?? 0;
     await waitUntil(async () => ((await intervals()) ?? 0) >= before + 5, 20_000, 'statistics written');
-    await waitUntil(() => pipeline.incidentPoints.pending === 0 && pipeline.statsPoints.pending === 0, 15_000, 'side points flushed');
+    await waitUntil(() => pipeline.sideData.every((s) => s.pending === 0), 15_000, 'side points flushed');
 
     // The capacity report, as an operator runs it: reads pipeline_stats, writes the forecast.
     // Its config names the same statistics interval as the pipeline's, so the history is read

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { NabDetector, nabConfig, runNab } from '../../evaluation/nab/run.js';
 import { nabScores, PROFILES, probationaryRows, scaledSigmoid, sweep, type ScoredFile } from '../../evaluation/nab/scorer.js';
 import { tempDir } from '../helpers/services.js';

@@ -26,7 +26,7 @@ export async function rows(url: string, db: string, q: string): Promise<Record<s
 /** Points stored over all measurements of the shipped catalogue. */
 export async function countAllPoints(url: string, db: string): Promise<number> {
   const { loadCatalogue } = await import('../../config/catalogue.js');
-  const { defaultConfigFile, loadPipelineConfig } = await import('../../config/pipeline.js');
+  const { defaultConfigFile, loadPipelineConfig } = await import('../../app/config.js');
   const measurements = loadCatalogue(loadPipelineConfig(defaultConfigFile(), {}).catalogue).entries.map((e) => e.measurement);
   const counts = await Promise.all(measurements.map((m) => countPoints(url, db, m)));
   return counts.reduce((a, b) => a + b, 0);

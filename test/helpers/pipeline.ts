@@ -3,11 +3,11 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { loadPipelineConfig, defaultConfigFile, type PipelineConfig } from '../../config/pipeline.js';
+import { loadPipelineConfig, defaultConfigFile, type PipelineConfig } from '../../app/config.js';
 import { makeFleet, registryYaml, type SimDevice } from '../../ingest/simulator/fleet.js';
 import { waitUntil } from '../../services/process.js';
 import type { DeadLetter } from '../../deadletter/record.js';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { hashToken } from '../../server/auth.js';
 import { uniqueName } from './services.js';
 
@@ -29,7 +29,7 @@ export function testConfig(opts: { mqttUrl: string; influxUrl: string; dataDir: 
   c.dataDir = opts.dataDir;
   c.http.port = 0;
   c.log.progressEverySec = 0;
-  c.log.level = process.env.JL_TEST_LOG ?? 'silent';
+  c.log.level = (process.env.JL_TEST_LOG ?? 'silent') as PipelineConfig['log']['level'];
   if (opts.devices) c.devices = opts.devices;
   if (opts.catalogue) c.catalogue = opts.catalogue;
   c.api.tokens = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `test-${role}`, role, sha256: hashToken(TOKENS[role]) }));

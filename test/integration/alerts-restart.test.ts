@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../core/backoff.js';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { hashToken } from '../../server/auth.js';
 import { freePort } from '../../services/ports.js';

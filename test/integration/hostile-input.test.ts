@@ -24,7 +24,7 @@ describe('hostile input through real mosquitto and InfluxDB', () => {
     pipeline = await Pipeline.start(testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices }), { logger: testLogger() });
     await waitUntil(() => pipeline.ready().ok, 10_000, 'pipeline ready');
     await publishAll(svc.mqttUrl, cases);
-    await waitUntil(() => pipeline.ledger.totals().received === cases.length && pipeline.runner.pendingMessages === 0, 30_000, 'all cases settled');
+    await waitUntil(() => pipeline.ledger.totals().received === cases.length && pipeline.runtime.health().pending === 0, 30_000, 'all cases settled');
   });
 
   afterAll(async () => {

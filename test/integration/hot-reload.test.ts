@@ -2,7 +2,7 @@ import { copyFileSync, readFileSync, writeFileSync, appendFileSync } from 'node:
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
-import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { makeFleet } from '../../ingest/simulator/fleet.js';
 import { rows } from '../helpers/influx.js';
@@ -24,7 +24,7 @@ describe('hot reload of catalogue and registry', () => {
   const publishSoil = async (device = soil) => {
     const m = factory.make(device, 'soil', Date.now());
     await publishAll(svc.mqttUrl, [{ topic: m.topic, payload: JSON.stringify(m.payload) }]);
-    await waitUntil(() => pipeline.runner.pendingMessages === 0 && pipeline.ledger.totals().received === pipeline.ledger.totals().stored + pipeline.ledger.totals().deadLettered, 10_000, 'settled');
+    await waitUntil(() => pipeline.runtime.health().pending === 0 && pipeline.ledger.totals().received === pipeline.ledger.totals().stored + pipeline.ledger.totals().deadLettered, 10_000, 'settled');
     return m.payload.seq as number;
   };
   const versionOf = async (device: string, seq: number) =>
@@ -47,24 +47,24 @@ describe('hot reload of catalogue and registry', () => {
   it('applies a new catalogue version without a restart', async () => {
     expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.1');
     writeFileSync(catalogueFile, readFileSync(catalogueFile, 'utf8').replace('version: "2026.11.1"', 'version: "2026.11.2"'));
-    await waitUntil(() => pipeline.ctx.catalogue.version === '2026.11.2', 10_000, 'catalogue reloaded');
+    await waitUntil(() => pipeline.live.catalogue().version === '2026.11.2', 10_000, 'catalogue reloaded');
     expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.2');
   });
 
   it('refuses a broken catalogue with file, path and problem, and keeps the last good one', async () => {
     const good = readFileSync(catalogueFile, 'utf8');
     writeFileSync(catalogueFile, good.replace('grade: general', 'grade: secret'));
-    await waitUntil(() => pipeline.watcher.status.failures === 1, 10_000, 'reload refused');
-    const err = pipeline.watcher.status.lastError!;
+    await waitUntil(() => pipeline.live.status.failures === 1, 10_000, 'reload refused');
+    const err = pipeline.live.status.lastError!;
     expect(err).toContain(catalogueFile);
     expect(err).toMatch(/\/entries\/0\/grade: must be one of \["general","important","core"\]/);
     expect(err).toMatch(/catalogue\.yaml:\d+:/); // the line of the bad value
-    expect(pipeline.ctx.catalogue.version).toBe('2026.11.2');
+    expect(pipeline.live.catalogue().version).toBe('2026.11.2');
     expect(await versionOf(soil.id, await publishSoil())).toBe('2026.11.2');
     const stats = (await getJson<{ catalogue: { failures: number; lastError: string } }>(pipeline.httpPort!, '/stats')).body;
     expect(stats.catalogue.lastError).toBe(err);
     writeFileSync(catalogueFile, good);
-    await waitUntil(() => pipeline.watcher.status.lastError === undefined, 10_000, 'good catalogue back');
+    await waitUntil(() => pipeline.live.status.lastError === undefined, 10_000, 'good catalogue back');
   });
 
   it('picks up a device added to the registry', async () => {
@@ -72,7 +72,7 @@ describe('hot reload of catalogue and registry', () => {
     await publishSoil(newcomer);
     expect(pipeline.ledger.snapshot().reasons.unknown_device).toBe(1);
     appendFileSync(devicesFile, `- { id: ${newcomer.id}, sector: agri, region: "${soil.region}", types: [soil] }\n`);
-    await waitUntil(() => pipeline.ctx.registry.has(newcomer.id), 10_000, 'registry reloaded');
+    await waitUntil(() => pipeline.live.registry().has(newcomer.id), 10_000, 'registry reloaded');
     const seq = await publishSoil(newcomer);
     expect(await versionOf(newcomer.id, seq)).toBe('2026.11.2');
   });

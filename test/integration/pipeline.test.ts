@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { loadCatalogue } from '../../config/catalogue.js';
-import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { countPoints, rows } from '../helpers/influx.js';
 import { deadLetters, getJson, publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
@@ -55,7 +55,7 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
     pipeline = await Pipeline.start(testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices: file }), { logger: testLogger() });
     await waitUntil(() => pipeline.ready().ok, 10_000, 'pipeline ready');
     await publishAll(svc.mqttUrl, [...valid, ...invalid]);
-    await waitUntil(() => pipeline.ledger.totals().received === valid.length + invalid.length && pipeline.runner.pendingMessages === 0, 30_000, 'all messages settled');
+    await waitUntil(() => pipeline.ledger.totals().received === valid.length + invalid.length && pipeline.runtime.health().pending === 0, 30_000, 'all messages settled');
   });
 
   afterAll(async () => {
@@ -101,7 +101,7 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
   it('balances the ledger: received = stored + dead-lettered, per source, also over HTTP', async () => {
     const { status, body } = await getJson(pipeline.httpPort!, '/stats');
     expect(status).toBe(200);
-    expect(body.totals).toEqual({ received: valid.length + invalid.length, stored: valid.length, deadLettered: invalid.length, inSpool: 0 });
+    expect(body.totals).toEqual({ received: valid.length + invalid.length, stored: valid.length, deadLettered: invalid.length, inSpool: 0, nacked: 0 });
     for (const [src, c] of Object.entries(body.sources as Record<string, { received: number; stored: number; deadLettered: number; inSpool: number }>)) {
       expect(c.received, src).toBe(c.stored + c.deadLettered + c.inSpool);
     }

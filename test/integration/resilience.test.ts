@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
-import { packageRoot } from '../../core/paths.js';
+import { packageRoot } from '../../config/paths.js';
 import { Simulator } from '../../ingest/simulator/simulator.js';
 import { freePort } from '../../services/ports.js';
 import { countAllPoints } from '../helpers/influx.js';

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
-import { packageRoot } from '../../core/paths.js';
+import { loadCatalogue } from '../../config/catalogue.js';
+import { packageRoot } from '../../config/paths.js';
 import { scenarioTable, scoreScenarios } from '../../evaluation/scenarios.js';
 import { publishInOrder } from '../../ingest/simulator/publish.js';
-import { buildScenarioRun, SCENARIOS, type Truth } from '../../ingest/simulator/scenarios.js';
+import { buildScenarioRun, catalogueCadence, SCENARIOS, type Truth } from '../../ingest/simulator/scenarios.js';
 import { influxQuery } from '../helpers/influx.js';
 import { testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { tempDir, useServices } from '../helpers/services.js';
@@ -31,13 +32,13 @@ describe('labelled scenarios through the whole pipeline', () => {
     db = config.influx.database;
     pipeline = await Pipeline.start(config, { logger: testLogger() });
     await waitUntil(() => pipeline.source.subscribed, 10_000, 'subscribed');
-    const run = buildScenarioRun(fleet, ['all'], { seed: 7, endMs: Date.now() - 60_000 });
+    const run = buildScenarioRun(fleet, ['all'], { seed: 7, endMs: Date.now() - 60_000, cadence: catalogueCadence(loadCatalogue(config.catalogue)) });
     truth = run.truth;
     writeFileSync(join(dataDir, 'truth.json'), JSON.stringify(truth));
     await publishInOrder(svc.mqttUrl, run.messages);
     await waitUntil(() => {
       const t = pipeline.ledger.totals();
-      return t.received === run.messages.length && pipeline.runner.pendingMessages === 0;
+      return t.received === run.messages.length && pipeline.runtime.health().pending === 0;
     }, 120_000, 'every scenario message settled');
   }, 180_000);
 

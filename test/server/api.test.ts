@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentManager } from '../../alerts/incidents.js';
 import { SubscriptionStore } from '../../alerts/subscriptions.js';
 import { loadCatalogue } from '../../config/catalogue.js';
-import { defaultConfigFile, loadPipelineConfig } from '../../config/pipeline.js';
+import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import type { Anomaly } from '../../core/anomaly.js';
 import { hashToken, type ApiToken } from '../../server/auth.js';
 import { buildHttp } from '../../server/http.js';

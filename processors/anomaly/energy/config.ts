@@ -1,4 +1,6 @@
 /** Config of the energy consistency processor (pipeline.yaml `detection.energy`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const energySchema = {
   type: 'object',
   additionalProperties: false,
@@ -17,10 +19,4 @@ export const energySchema = {
   },
 } as const;
 
-export interface EnergyConfig {
-  enabled: boolean;
-  powerTolerance: number;
-  powerToleranceKw: number;
-  meters: string[];
-  counters: Record<string, string[]>;
-}
+export type EnergyConfig = FromSchema<typeof energySchema>;

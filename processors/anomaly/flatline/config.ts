@@ -1,4 +1,6 @@
 /** Config of the flatline processor (pipeline.yaml `detection.flatline`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const flatlineSchema = {
   type: 'object',
   additionalProperties: false,
@@ -23,9 +25,4 @@ export const flatlineSchema = {
   },
 } as const;
 
-export interface FlatlineConfig {
-  enabled: boolean;
-  minCount: number;
-  minDurationMs: number;
-  fields: Record<string, string[]>;
-}
+export type FlatlineConfig = FromSchema<typeof flatlineSchema>;

@@ -1,4 +1,6 @@
 /** Config of the flood processor (pipeline.yaml `detection.flood`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const floodSchema = {
   type: 'object',
   additionalProperties: false,
@@ -11,9 +13,4 @@ export const floodSchema = {
   },
 } as const;
 
-export interface FloodConfig {
-  enabled: boolean;
-  windowMs: number;
-  factor: number;
-  slack: number;
-}
+export type FloodConfig = FromSchema<typeof floodSchema>;

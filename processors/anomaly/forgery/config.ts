@@ -1,4 +1,6 @@
 /** Config of the forgery / spoofing processor (pipeline.yaml `detection.forgery`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const forgerySchema = {
   type: 'object',
   additionalProperties: false,
@@ -8,6 +10,4 @@ export const forgerySchema = {
   },
 } as const;
 
-export interface ForgeryConfig {
-  enabled: boolean;
-}
+export type ForgeryConfig = FromSchema<typeof forgerySchema>;

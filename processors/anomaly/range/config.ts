@@ -1,4 +1,6 @@
 /** Config of the range processor (pipeline.yaml `detection.range`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const rangeSchema = {
   type: 'object',
   additionalProperties: false,
@@ -20,8 +22,4 @@ export const rangeSchema = {
   },
 } as const;
 
-export interface RangeConfig {
-  enabled: boolean;
-  operating: Record<string, Record<string, [number, number]>>;
-  consecutive: number;
-}
+export type RangeConfig = FromSchema<typeof rangeSchema>;

@@ -1,4 +1,6 @@
 /** Config of the rate-of-change processor (pipeline.yaml `detection.rate`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const rateSchema = {
   type: 'object',
   additionalProperties: false,
@@ -20,7 +22,4 @@ export const rateSchema = {
   },
 } as const;
 
-export interface RateConfig {
-  enabled: boolean;
-  limits: Record<string, Record<string, [number, number]>>;
-}
+export type RateConfig = FromSchema<typeof rateSchema>;

@@ -1,4 +1,6 @@
 /** Config of the replay / sequence processor (pipeline.yaml `detection.replay`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const replaySchema = {
   type: 'object',
   additionalProperties: false,
@@ -9,7 +11,4 @@ export const replaySchema = {
   },
 } as const;
 
-export interface ReplayConfig {
-  enabled: boolean;
-  staleMs: number;
-}
+export type ReplayConfig = FromSchema<typeof replaySchema>;

@@ -1,4 +1,6 @@
 /** Config of the silence (deadman) processor (pipeline.yaml `detection.silence`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const silenceSchema = {
   type: 'object',
   additionalProperties: false,
@@ -12,10 +14,4 @@ export const silenceSchema = {
   },
 } as const;
 
-export interface SilenceConfig {
-  enabled: boolean;
-  factor: number;
-  minSilenceMs: number;
-  regionRatio: number;
-  regionMinDevices: number;
-}
+export type SilenceConfig = FromSchema<typeof silenceSchema>;

@@ -1,4 +1,6 @@
 /** Config of the spike / level-shift processor (pipeline.yaml `detection.spike`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const spikeSchema = {
   type: 'object',
   additionalProperties: false,
@@ -51,17 +53,4 @@ export const spikeSchema = {
   },
 } as const;
 
-export interface SpikeConfig {
-  enabled: boolean;
-  alpha: number;
-  beta: number;
-  devAlpha: number;
-  warmup: number;
-  spikeZ: number;
-  clipZ: number;
-  shiftK: number;
-  shiftH: number;
-  overrides: Record<string, Partial<Pick<SpikeConfig, 'alpha' | 'beta' | 'devAlpha' | 'clipZ' | 'shiftK' | 'shiftH' | 'spikeZ' | 'warmup'>>>;
-  seasonal: Record<string, string[]>;
-  fields: Record<string, string[]>;
-}
+export type SpikeConfig = FromSchema<typeof spikeSchema>;

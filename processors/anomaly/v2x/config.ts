@@ -1,4 +1,6 @@
 /** Config of the V2X position plausibility processor (pipeline.yaml `detection.v2x`). */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const v2xSchema = {
   type: 'object',
   additionalProperties: false,
@@ -12,10 +14,4 @@ export const v2xSchema = {
   },
 } as const;
 
-export interface V2xConfig {
-  enabled: boolean;
-  maxSpeed: number;
-  minJumpM: number;
-  maxGapMs: number;
-  measurements: string[];
-}
+export type V2xConfig = FromSchema<typeof v2xSchema>;

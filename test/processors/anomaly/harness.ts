@@ -2,14 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCatalogue } from '../../../config/catalogue.js';
 import { loadRegistry } from '../../../config/devices.js';
-import { loadPipelineConfig, defaultConfigFile } from '../../../config/pipeline.js';
+import { loadPipelineConfig, defaultConfigFile } from '../../../app/config.js';
 import type { Anomaly } from '../../../core/anomaly.js';
 import { makeFleet, type SimDevice } from '../../../ingest/simulator/fleet.js';
 import { prng, ReadingGenerator } from '../../../ingest/simulator/readings.js';
 import type { DetectionConfig } from '../../../processors/anomaly/config.js';
 import { DetectionEngine } from '../../../processors/anomaly/engine.js';
-import { ingest, type IngestContext } from '../../../processors/ingest.js';
-import { sign } from '../../../processors/signature.js';
+import { validateAndTag, type TagContext } from '../../../processors/validate-and-tag.js';
+import { sign } from '../../../core/signature.js';
 import { tempDir } from '../../helpers/services.js';
 
 /** Cadence of each message type in the tests: the catalogue's update cycle. */
@@ -23,7 +23,7 @@ export class Harness {
   readonly fleet: SimDevice[] = makeFleet(198, 'test');
   readonly anomalies: Anomaly[] = [];
   readonly engine: DetectionEngine;
-  readonly ctx: IngestContext;
+  readonly ctx: TagContext;
   private readonly gen = new ReadingGenerator(prng(42));
   private readonly seq = new Map<string, number>();
   private readonly last = new Map<string, number>();
@@ -37,9 +37,10 @@ export class Harness {
     const config = loadPipelineConfig(defaultConfigFile(), {});
     patch(config.detection);
     const catalogue = loadCatalogue(config.catalogue);
-    this.ctx = { catalogue, registry: loadRegistry(file, catalogue), pseudonymKey: Buffer.alloc(32, 7), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
+    const registry = loadRegistry(file, catalogue);
+    this.ctx = { catalogue: () => catalogue, registry: () => registry, pseudonymKey: Buffer.alloc(32, 7), maxPayloadBytes: 65536, futureToleranceMs: 300_000 };
     this.clock = start;
-    this.engine = new DetectionEngine(config.detection, { catalogue: () => this.ctx.catalogue, registry: () => this.ctx.registry }, (a) => this.anomalies.push(a), undefined, () => this.clock);
+    this.engine = new DetectionEngine(config.detection, this.ctx, (a) => this.anomalies.push(a), undefined, () => this.clock);
   }
 
   device(kind: string, region = '220100', n = 1): SimDevice {
@@ -49,7 +50,7 @@ export class Harness {
   }
 
   cycleMs(type: string, sector: string): number {
-    return this.ctx.catalogue.byType.get(`${sector}/${type}`)!.updateCycleMs;
+    return this.ctx.catalogue().byType.get(`${sector}/${type}`)!.updateCycleMs;
   }
 
   /** Normal data of `d` at event time `t` (the generator's daily cycles and noise). */
@@ -67,7 +68,7 @@ export class Harness {
     const payload: Record<string, unknown> = { ts: o.ts ?? t, seq, data };
     if (d.key) payload.sig = o.badSig ? 'ab'.repeat(32) : sign(Buffer.from(d.key, 'hex'), topic, payload);
     this.clock = Math.max(this.clock, t + 200);
-    const outcome = ingest(this.ctx, { topic, payload: Buffer.from(JSON.stringify(payload)), receivedAt: this.clock, dup: o.dup }, this.clock);
+    const outcome = validateAndTag(this.ctx, { topic, payload: Buffer.from(JSON.stringify(payload)), receivedAt: this.clock, dup: o.dup }, this.clock);
     if (!outcome.ok) this.rejected.push(outcome.rejection.reason);
     this.engine.observe(outcome);
     return seq;

@@ -1,10 +1,12 @@
 /**
  * JSON Schema of the pipeline config (config/pipeline.yaml). Declared once: it validates the
  * file at start, fills the defaults and documents each option. Environment variables override
- * (see config/load-pipeline.ts).
+ * (see app/config.ts).
  */
-import { capacitySchema } from '../../capacity/config.js';
-import { detectionSchema } from '../../processors/anomaly/config.js';
+import { deliverySchema, incidentsSchema } from '../alerts/config.js';
+import { capacitySchema } from '../capacity/config.js';
+import { detectionSchema } from '../processors/anomaly/config.js';
+import { apiTokenSchema } from '../server/auth.js';
 
 export const pipelineSchema = {
   $id: 'jl:pipeline',
@@ -68,6 +70,15 @@ export const pipelineSchema = {
         probeMs: { type: 'integer', minimum: 10, default: 1000, description: 'How often InfluxDB is probed while the spool holds data.' },
       },
     },
+    delivery: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxUnackedAgeMs: { type: 'integer', minimum: 100, default: 30000, description: 'Unready (/readyz 503) once a message has waited this long for a durable outcome (InfluxDB, spool or dead letters all failing).' },
+        stopGraceMs: { type: 'integer', minimum: 0, default: 10000, description: 'On shutdown, how long pending batches may take to become durable before the rest is left with the broker.' },
+      },
+    },
     deadLetter: {
       type: 'object',
       additionalProperties: false,
@@ -97,42 +108,8 @@ export const pipelineSchema = {
     },
     detection: detectionSchema,
     capacity: capacitySchema,
-    incidents: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        openAfter: { type: 'integer', minimum: 1, default: 1, description: 'Anomalies of one key within openWindowMs before an incident opens.' },
-        openWindowMs: { type: 'integer', minimum: 0, default: 60000 },
-        clearAfterMs: { type: 'integer', minimum: 0, default: 600000, description: 'Quiet this long and the signal is marked cleared (the incident stays open for the operator).' },
-        reopenWindowMs: { type: 'integer', minimum: 0, default: 600000, description: 'A signal returning within this time after resolution reopens the incident instead of opening a new one (flap control).' },
-        logUpdatesEveryMs: { type: 'integer', minimum: 0, default: 30000, description: 'Merged anomalies are logged at most this often per incident.' },
-        maxDevices: { type: 'integer', minimum: 1, default: 1000, description: 'Devices listed per incident; the count goes on.' },
-        grading: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            devicesForOneLevel: { type: 'integer', minimum: 1, default: 10 },
-            devicesForTwoLevels: { type: 'integer', minimum: 1, default: 100 },
-            reportWithinMsCritical: { type: 'integer', minimum: 0, default: 3600000, description: 'Report-by deadline of level III+ for critical infrastructure (1 h).' },
-            reportWithinMs: { type: 'integer', minimum: 0, default: 14400000, description: 'Report-by deadline of level III+ otherwise (4 h).' },
-          },
-        },
-      },
-    },
-    alerts: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        timeoutMs: { type: 'integer', minimum: 100, default: 10000, description: 'Webhook request timeout.' },
-        retryMinMs: { type: 'integer', minimum: 1, default: 1000 },
-        retryMaxMs: { type: 'integer', minimum: 1, default: 300000 },
-        maxAgeMs: { type: 'integer', minimum: 1000, default: 604800000, description: 'Undelivered alerts older than this are dropped and logged.' },
-        concurrency: { type: 'integer', minimum: 1, default: 8 },
-      },
-    },
+    incidents: incidentsSchema,
+    alerts: deliverySchema,
     api: {
       type: 'object',
       additionalProperties: false,
@@ -142,16 +119,7 @@ export const pipelineSchema = {
           type: 'array',
           default: [],
           description: 'Bearer tokens, stored as sha256 hex of the token. With none, an admin token is generated into dataDir/api-token at start.',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['name', 'role', 'sha256'],
-            properties: {
-              name: { type: 'string', minLength: 1 },
-              role: { enum: ['viewer', 'operator', 'admin'] },
-              sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-            },
-          },
+          items: apiTokenSchema,
         },
       },
     },

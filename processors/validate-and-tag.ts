@@ -1,16 +1,13 @@
-import type { Catalogue, CatalogueEntry } from '../config/catalogue.js';
-import type { Registry } from '../config/devices.js';
 import type { ErrorObject } from 'ajv';
+import type { CatalogueEntry, CatalogueView } from '../core/catalogue.js';
 import type { Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
-import { eventTimeMs, validateEnvelope, type WirePayload } from './envelope.js';
+import { eventTimeMs, validateEnvelope, type WirePayload } from './wire-payload.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
-import { verify } from './signature.js';
-import { parseTopic, sourceKey, type TopicParts } from './topic.js';
+import { verify } from '../core/signature.js';
+import { parseTopic, sourceKey, type TopicParts } from '../core/topic.js';
 
-/** What the ingest stage needs; swapped as a whole when the catalogue or registry reloads. */
-export interface IngestContext {
-  catalogue: Catalogue;
-  registry: Registry;
+/** What validating and tagging needs: the catalogue and registry in force, and the limits. */
+export interface TagContext extends CatalogueView {
   pseudonymKey: Buffer;
   maxPayloadBytes: number;
   futureToleranceMs: number;
@@ -35,7 +32,8 @@ const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }
  * A keyed device's forged message is `bad_signature` even if its data is also wrong: the
  * security signal matters more than the data error.
  */
-export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): Outcome {
+export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now()): Outcome {
+  const catalogue = ctx.catalogue();
   let parts: TopicParts | undefined;
   let entry: CatalogueEntry | undefined;
   let body: unknown;
@@ -56,8 +54,8 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
   const parsed = parseTopic(msg.topic);
   if (typeof parsed === 'string') return reject('bad_topic', parsed);
   parts = parsed;
-  entry = ctx.catalogue.byType.get(`${parts.sector}/${parts.messageType}`);
-  if (!ctx.catalogue.divisions.has(parts.region)) return reject('bad_topic', `region ${parts.region} is not in the catalogue`);
+  entry = catalogue.byType.get(`${parts.sector}/${parts.messageType}`);
+  if (!catalogue.divisions.has(parts.region)) return reject('bad_topic', `region ${parts.region} is not in the catalogue`);
   if (msg.payload.length > ctx.maxPayloadBytes) return reject('payload_too_large', `${msg.payload.length} bytes > ${ctx.maxPayloadBytes}`);
 
   try {
@@ -73,7 +71,7 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
 
   if (!entry) return reject('not_in_catalogue', `no catalogue entry for ${parts.sector}/${parts.messageType}`);
 
-  const device = ctx.registry.get(parts.device);
+  const device = ctx.registry().get(parts.device);
   if (!device) return reject('unknown_device', `device "${parts.device}" is not registered`);
   if (device.sector !== parts.sector || device.region !== parts.region) {
     return reject('device_mismatch', `device "${device.id}" is registered in ${device.sector}/${device.region}, sent on ${parts.sector}/${parts.region}`);
@@ -108,6 +106,8 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
       if (!isWellFormed(value)) return reject('schema_violation', `data/${name} is not well-formed Unicode`);
       fields[name] = { type, value: entry.personalFields.includes(name) ? pseudonymise(ctx.pseudonymKey, value) : value };
     } else {
+      // JSON numbers past 2^53 lose digits when parsed: storing one would store another number.
+      if (type === 'integer' && !Number.isSafeInteger(value)) return reject('schema_violation', `data/${name} ${String(value)} is too large to store exactly (integers must be within ±${Number.MAX_SAFE_INTEGER})`);
       fields[name] = { type, value: value as number | boolean };
     }
   }
@@ -128,7 +128,7 @@ export function ingest(ctx: IngestContext, msg: RawMessage, now = Date.now()): O
         device: parts.device,
         grade: entry.grade,
         share: entry.share,
-        catalog_version: ctx.catalogue.version,
+        catalog_version: catalogue.version,
       },
       fields,
       timeNs,

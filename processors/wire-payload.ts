@@ -1,12 +1,5 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { makeAjv } from '../config/ajv.js';
-
-/** The wire payload `{ts, seq, data, sig?}` (SPEC 2). */
-export interface WirePayload {
-  ts: string | number;
-  seq: number;
-  data: Record<string, unknown>;
-  sig?: string;
-}
 
 // Epoch ms between 2000-01-01 and 2100-01-01: anything else is not a plausible event time.
 const MIN_MS = 946_684_800_000;
@@ -28,6 +21,9 @@ export const envelopeSchema = {
     sig: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
   },
 } as const;
+
+/** The wire payload `{ts, seq, data, sig?}` (SPEC 2). */
+export type WirePayload = FromSchema<typeof envelopeSchema>;
 
 export const validateEnvelope = makeAjv().compile<WirePayload>(envelopeSchema);
 

@@ -1,59 +1,20 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import type { InfluxTarget } from '../storage/influx/writer.js';
-import { packageRoot } from '../core/paths.js';
-import type { IncidentsConfig } from '../alerts/incidents.js';
-import type { DeliveryConfig } from '../alerts/dispatcher.js';
-import type { DetectionConfig } from '../processors/anomaly/config.js';
-import type { CapacityConfig } from '../capacity/config.js';
-import type { ApiToken } from '../server/auth.js';
-import { makeAjv } from './ajv.js';
-import { pipelineSchema } from './schemas/pipeline.schema.js';
-import { readYamlFile, validateYaml } from './yaml-file.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { packageRoot } from '../config/paths.js';
+import { makeAjv } from '../config/ajv.js';
+import { pipelineSchema } from './config-schema.js';
+import { readYamlFile, validateYaml } from '../config/yaml-file.js';
 
-export interface PipelineConfig {
+/** The pipeline config as pipelineSchema describes it, defaults filled. */
+export type PipelineConfig = FromSchema<typeof pipelineSchema> & {
   /** The file the config came from, or undefined when only defaults and env were used. */
   file?: string;
-  catalogue: string;
-  devices: string;
-  dataDir: string;
-  mqtt: {
-    url: string | null;
-    embeddedPort: number;
-    clientId: string;
-    shareGroup: string | null;
-    protocolVersion: 4 | 5;
-    receiveMaximum: number;
-    topic: string;
-    username?: string;
-    password?: string;
-    reconnectMinMs: number;
-    reconnectMaxMs: number;
-  };
-  /** Where to write (see InfluxTarget) plus how: API, batching and retries. */
-  influx: Omit<InfluxTarget, 'url'> & {
-    url: string | null;
-    api: 'auto' | 'v1' | 'v2';
-    batchSize: number;
-    flushMs: number;
-    maxInFlight: number;
-    retries: number;
-    retryMinMs: number;
-    retryMaxMs: number;
-  };
-  spool: { maxBytes: number; alarmRatio: number; segmentBytes: number; replayBatch: number; probeMs: number };
-  deadLetter: { payloadLimit: number; publish: boolean };
-  limits: { maxPayloadBytes: number; futureToleranceMs: number };
-  http: { port: number; host: string };
-  pseudonymKey?: string;
-  log: { level: string; progressEverySec: number };
-  detection: DetectionConfig;
-  capacity: CapacityConfig;
-  incidents: IncidentsConfig;
-  alerts: DeliveryConfig;
-  api: { tokens: ApiToken[] };
-}
+};
+
+const LOG_LEVELS: readonly string[] = pipelineSchema.properties.log.properties.level.enum;
+const isLogLevel = (v: string): v is PipelineConfig['log']['level'] => LOG_LEVELS.includes(v);
 
 const validatePipeline = makeAjv({ useDefaults: true }).compile(pipelineSchema);
 
@@ -70,7 +31,11 @@ function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
   c.catalogue = s('JL_CATALOGUE') ?? c.catalogue;
   c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;
   c.pseudonymKey = s('JL_PSEUDONYM_KEY') ?? c.pseudonymKey;
-  c.log.level = s('JL_LOG_LEVEL') ?? c.log.level;
+  const level = s('JL_LOG_LEVEL');
+  if (level !== undefined) {
+    if (!isLogLevel(level)) throw new ConfigError('environment', 'JL_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+    c.log.level = level;
+  }
   c.http.host = s('JL_HTTP_HOST') ?? c.http.host;
   const port = s('JL_HTTP_PORT');
   if (port !== undefined) {

@@ -1,4 +1,4 @@
-import { SECTORS, type Sector } from '../core/types.js';
+import { SECTORS, type Sector } from './types.js';
 
 /** The parts of `jl/{sector}/{region}/{deviceId}/{messageType}`. */
 export interface TopicParts {
@@ -10,6 +10,7 @@ export interface TopicParts {
 
 // No whitespace or control characters, and no trailing backslash: line protocol cannot carry
 // those in a tag value, and the device id becomes the `device` tag.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what a device id must not hold
 const DEVICE_ID = /^[^\s/+#\u0000-\u001f\u007f]{0,63}[^\s/+#\u0000-\u001f\u007f\\]$/u;
 const REGION = /^22[0-9]{4}$/;
 const MESSAGE_TYPE = /^[a-z][a-z0-9_]{0,31}$/;

@@ -1,0 +1,26 @@
+/** A registered device (SPEC 2): where it may send, what, and its key. No I/O here. */
+import type { FromSchema } from 'json-schema-to-ts';
+import { SECTORS } from './types.js';
+
+/** JSON Schema of one device of the registry (config/schemas/devices.schema.ts lists them). */
+export const deviceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'sector', 'region', 'types'],
+  properties: {
+    id: { type: 'string', pattern: '^[^\\s/+#\\u0000-\\u001f\\u007f]{0,63}[^\\s/+#\\u0000-\\u001f\\u007f\\\\]$', description: 'Device id as it appears in the topic.' },
+    sector: { enum: SECTORS },
+    region: { type: 'string', pattern: '^22[0-9]{4}$' },
+    types: { type: 'array', minItems: 1, items: { type: 'string' }, uniqueItems: true },
+    key: { type: 'string', pattern: '^([0-9a-fA-F]{2}){16,64}$', description: 'HMAC-SHA256 key (hex); messages must then be signed.' },
+    criticalInfrastructure: { type: 'boolean', default: false },
+  },
+} as const;
+
+/** A device as written in the registry file, defaults filled (`key` in hex). */
+export type RawDevice = FromSchema<typeof deviceSchema>;
+
+/** A registered device; when `key` is present every message must carry a valid `sig`. */
+export type Device = Omit<RawDevice, 'key'> & { key?: Buffer };
+
+export type Registry = Map<string, Device>;

@@ -1,0 +1,17 @@
+import type { RawMessage, Reading, Rejection } from '../types.js';
+import type { SpoolRecord } from '../stores.js';
+import { lineSources } from './spool-record.js';
+
+/** The dead letter of a reading the output refused (or could not encode): the original message, reason storage_rejected. */
+export function storageRejection(reading: Reading, msg: RawMessage, detail: string): Rejection {
+  return { source: reading.source, reason: 'storage_rejected', detail, topic: msg.topic, payload: msg.payload, receivedAt: msg.receivedAt };
+}
+
+/**
+ * The dead letters of the lines of a spooled record the output refused on replay (index ->
+ * why): the original messages are long acknowledged, so each letter carries its line as written.
+ */
+export function spooledRejections(record: SpoolRecord, refused: Map<number, string>, now: number): Rejection[] {
+  const sources = lineSources(record);
+  return [...refused].map(([i, detail]) => ({ source: sources[i], reason: 'storage_rejected', detail, topic: '(spool)', payload: Buffer.from(record.lines[i]), receivedAt: now }));
+}

@@ -1,0 +1,24 @@
+import type { Registry } from 'prom-client';
+import type { IncidentManager } from '../alerts/incidents.js';
+import type { SubscriptionStore } from '../alerts/subscriptions.js';
+import type { CapacityPlan } from '../capacity/planner.js';
+import type { Catalogue } from '../config/catalogue.js';
+import type { ApiToken } from './auth.js';
+
+/** What the HTTP API reads from and acts on in the running pipeline. */
+export interface ApiContext {
+  /**
+   * Readiness, asked on every `/readyz`: `ok` gives 200 or 503; `checks` and, when present,
+   * `detail` are sent as they are.
+   */
+  ready: () => { ok: boolean; checks: Record<string, boolean>; detail?: Record<string, unknown> };
+  stats: () => unknown;
+  catalogue: () => Catalogue;
+  incidents: IncidentManager;
+  subscriptions: SubscriptionStore;
+  /** The tokens in force, read on every authenticated request (so a reload takes effect). */
+  tokens: () => ApiToken[];
+  metrics: Registry;
+  /** The capacity plan over the given horizon (reads InfluxDB; rejects when it cannot). */
+  capacity: (horizonMs: number) => Promise<CapacityPlan>;
+}
