@@ -95,8 +95,6 @@ export class Pipeline implements Stages {
   readonly scheduler!: CapacityScheduler;
   readonly progress!: ProgressLog;
   private http?: FastifyInstance;
-  /** The port the HTTP API listens on (bound at start; port 0 in config picks a free one). */
-  httpPort?: number;
   private readonly startedAt = Date.now();
 
   private constructor(stages: Stages) {
@@ -246,8 +244,13 @@ export class Pipeline implements Stages {
       }),
     });
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
-    this.httpPort = (this.http.server.address() as { port: number }).port;
     this.log.info({ port: this.httpPort }, 'HTTP API listening');
+  }
+
+  /** The port the HTTP API listens on (port 0 in the config picks a free one), once listening. */
+  get httpPort(): number | undefined {
+    const address = this.http?.server.address();
+    return address && typeof address === 'object' ? address.port : undefined;
   }
 
   /** The capacity plan over `horizonMs`, written back to InfluxDB for the capacity dashboard. */

@@ -126,9 +126,9 @@ function version(cmd: string, args: string[]): string {
 /**
  * Runs the benchmarks of SPEC 11 in one run on this machine and writes BENCHMARKS.md and
  * benchmarks.json: raw MQTT drain, raw InfluxDB ingest, whole-pipeline throughput, latency at
- * half that rate, peak RSS.
+ * half that rate, peak RSS. Resolves with the figures written to benchmarks.json.
  */
-export async function runBenchmarks(o: BenchOptions): Promise<void> {
+export async function runBenchmarks(o: BenchOptions) {
   const dir = join(tmpdir(), `jl-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const mosquitto = await LocalMosquitto.start(join(dir, 'mosquitto'));
@@ -298,12 +298,22 @@ export async function runBenchmarks(o: BenchOptions): Promise<void> {
     writeFileSync(join(o.outDir, 'BENCHMARKS.md'), markdown(result));
     log(`wrote ${join(o.outDir, 'BENCHMARKS.md')}`);
     console.log(JSON.stringify(result, null, 2));
+    return result;
   } finally {
     await mosquitto.stop();
     await influxd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The figures of one run, as runBenchmarks writes them to benchmarks.json. */
+export type BenchResult = Awaited<ReturnType<typeof runBenchmarks>>;
+
+/** Figures benchmarks.json gained after its first runs: a file of an earlier run lacks them. */
+type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s';
+
+/** A benchmarks.json of this run or of an earlier one (what `jlpipe bench --report-only` reads). */
+export type BenchReport = Omit<BenchResult, AddedLater> & Partial<Pick<BenchResult, AddedLater>>;
 
 async function countAll(url: string, db: string): Promise<number> {
   let n = 0;
@@ -322,7 +332,7 @@ async function countAll(url: string, db: string): Promise<number> {
  * What (3a) against (3) says. The same measure differed by 10-25 % between two runs on this shared machine,
  * so a difference smaller than that is reported as noise, not as a cost.
  */
-function detectionCost(cost: number | undefined, bold: boolean): string {
+function detectionCost(cost: BenchReport['detection_cost'], bold: boolean): string {
   if (cost === undefined) return 'not measured';
   const pct = `${(cost * 100).toFixed(1)} %`;
   if (Math.abs(cost) < 0.1) return `the difference (${pct}) is within the run-to-run noise of this shared machine (the same measure differed by 10-25 % between two runs on 2026-11-22)`;
@@ -330,11 +340,11 @@ function detectionCost(cost: number | undefined, bold: boolean): string {
 }
 
 /** One latency breakdown for the table. */
-const breakdown = (b?: { publish_to_received_p99_ms: number; influx_write_p50_ms: number; influx_write_p99_ms: number }) =>
+const breakdown = (b?: ReturnType<typeof breakdownOf>) =>
   b ? `received ${b.publish_to_received_p99_ms} ms, writes ${b.influx_write_p50_ms} / ${b.influx_write_p99_ms} ms` : '-';
 
 /** Why the latency bar is missed, from the breakdown of the same run. */
-function latencyMiss(r: Record<string, any>): string {
+function latencyMiss(r: BenchReport): string {
   const b = r.latency_breakdown?.half;
   const head = 'Latency misses the p99 < 250 ms bar at half the sustained rate.';
   if (!b) return `${head} At that load the simulator, broker, pipeline and InfluxDB together need more than the two cores.`;
@@ -345,7 +355,7 @@ function latencyMiss(r: Record<string, any>): string {
   return `${head} The breakdown (4c) shows where the time goes. ${where} All four processes share the machine's ${r.machine.cores} cores. The tail also varies a lot from run to run here: separate runs of the same load against a fresh influxd gave latency p99s from 90 to 780 ms.`;
 }
 
-export function markdown(r: Record<string, any>): string {
+export function markdown(r: BenchReport): string {
   const slower = Math.min(r.mqtt_drain_msgs_per_s, r.influx_points_per_s);
   const limit = r.mqtt_drain_msgs_per_s <= r.influx_points_per_s ? 'the raw MQTT drain' : 'raw InfluxDB ingest';
   return `# Benchmarks

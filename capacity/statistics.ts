@@ -101,7 +101,7 @@ export class PipelineStats implements Stage {
 
   private group(r: Reading): Group {
     let regions = this.byCode.get(r.tags.code);
-    if (!regions) this.byCode.set(r.tags.code, (regions = new Map()));
+    if (!regions) this.byCode.set(r.tags.code, (regions = new Map<string, Group>()));
     let g = regions.get(r.tags.region);
     if (!g) {
       const entry = this.ctx.catalogue().entries.find((e) => e.code === r.tags.code)!;

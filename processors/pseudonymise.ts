@@ -16,7 +16,7 @@ export function pseudonymise(key: Buffer, value: string): string {
 export function redactPersonal(key: Buffer, fields: string[], payload: Buffer, parsed: unknown): Buffer {
   const data = (parsed as { data?: unknown } | null)?.data;
   if (data && typeof data === 'object' && !Array.isArray(data)) {
-    const copy = { ...(parsed as object), data: { ...(data as Record<string, unknown>) } } as { data: Record<string, unknown> };
+    const copy = { ...(parsed as object), data: { ...(data as Record<string, unknown>) } };
     for (const f of fields) if (Object.hasOwn(copy.data, f)) copy.data[f] = pseudonymise(key, String(copy.data[f]));
     return Buffer.from(JSON.stringify(copy), 'utf8');
   }

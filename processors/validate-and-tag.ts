@@ -1,10 +1,10 @@
 import type { ErrorObject } from 'ajv';
-import type { CatalogueEntry, CatalogueView } from '../core/catalogue.js';
+import type { CatalogueView } from '../core/catalogue.js';
 import type { Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
 import { eventTimeMs, validateEnvelope, type WirePayload } from './wire-payload.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
 import { verify } from '../core/signature.js';
-import { parseTopic, sourceKey, type TopicParts } from '../core/topic.js';
+import { parseTopic, sourceKey } from '../core/topic.js';
 
 /** What validating and tagging needs: the catalogue and registry in force, and the limits. */
 export interface TagContext extends CatalogueView {
@@ -34,13 +34,14 @@ const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }
  */
 export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now()): Outcome {
   const catalogue = ctx.catalogue();
-  let parts: TopicParts | undefined;
-  let entry: CatalogueEntry | undefined;
+  // The topic's parts, or why the topic has none; then its catalogue entry, if any.
+  const parts = parseTopic(msg.topic);
+  const entry = typeof parts === 'string' ? undefined : catalogue.byType.get(`${parts.sector}/${parts.messageType}`);
   let body: unknown;
   const reject = (reason: RejectReason, detail: string, signal?: RejectSignal): Outcome => ({
     ok: false,
     rejection: {
-      source: sourceKey(parts),
+      source: sourceKey(typeof parts === 'string' ? undefined : parts),
       reason,
       detail,
       topic: msg.topic,
@@ -51,10 +52,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
     },
   });
 
-  const parsed = parseTopic(msg.topic);
-  if (typeof parsed === 'string') return reject('bad_topic', parsed);
-  parts = parsed;
-  entry = catalogue.byType.get(`${parts.sector}/${parts.messageType}`);
+  if (typeof parts === 'string') return reject('bad_topic', parts);
   if (!catalogue.divisions.has(parts.region)) return reject('bad_topic', `region ${parts.region} is not in the catalogue`);
   if (msg.payload.length > ctx.maxPayloadBytes) return reject('payload_too_large', `${msg.payload.length} bytes > ${ctx.maxPayloadBytes}`);
 
@@ -81,9 +79,9 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   }
   if (device.key) {
     if (payload.sig === undefined) return reject('bad_signature', 'missing signature from a keyed device');
-    let ok = false;
+    let ok: boolean;
     try {
-      ok = verify(device.key, msg.topic, payload as unknown as Record<string, unknown>);
+      ok = verify(device.key, msg.topic, payload);
     } catch {
       ok = false; // e.g. a payload too deep to canonicalise: it cannot carry a valid signature
     }

@@ -53,6 +53,10 @@ log_type warning
     await this.proc.waitReady(() => answersMqtt(this.url), 30_000, `mosquitto on port ${this.port}`);
   }
 
+  get running(): boolean {
+    return this.proc.running;
+  }
+
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     return this.proc.stop(signal);
   }

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { levelOf, type GradingConfig } from '../../alerts/grading.js';
 import { verifyLog } from '../../alerts/incident-log.js';
 import { IncidentManager, type IncidentsConfig } from '../../alerts/incidents.js';
@@ -25,9 +25,12 @@ const anomaly = (o: Partial<Anomaly> = {}): Anomaly => ({
   ...o,
 });
 
+/** A manager on a new log, for the current test: closed when the test ends (closing twice is fine). */
 function manager(now = { t: 1_780_000_000_000 }, c: IncidentsConfig = cfg) {
   const file = join(tempDir(), 'incidents.log');
-  return { m: new IncidentManager(file, c, undefined, () => now.t), file, now };
+  const m = new IncidentManager(file, c, undefined, () => now.t);
+  onTestFinished(() => m.close());
+  return { m, file, now };
 }
 
 describe('grading', () => {
@@ -125,6 +128,7 @@ describe('incident manager', () => {
     m.observe(anomaly({ device: 'meter-220100-0002' }));
     m.close();
     const again = new IncidentManager(file, cfg, undefined, () => now.t);
+    onTestFinished(() => again.close());
     expect(again.list().items).toEqual(m.list().items);
     expect(again.get(a.id).state).toBe('acknowledged');
     expect(again.get(a.id).deviceCount).toBe(2);

@@ -67,6 +67,9 @@ export class FaultySpool implements SpoolStore {
   appendFault: SpoolFault = 'none';
   readFault = false;
   commitFault = false;
+  /** Reads and commits that failed by `readFault` / `commitFault`. */
+  readFailures = 0;
+  commitFailures = 0;
   readonly inner: Spool;
 
   constructor(dir = tempDir('jl-spool-')) {
@@ -91,11 +94,17 @@ export class FaultySpool implements SpoolStore {
     return this.inner.append(record);
   }
   read(maxPoints: number): Promise<SpoolChunk | undefined> {
-    if (this.readFault) return Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+    if (this.readFault) {
+      this.readFailures++;
+      return Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+    }
     return this.inner.read(maxPoints);
   }
   commit(next: SpoolPosition): Promise<void> {
-    if (this.commitFault) return Promise.reject(Object.assign(new Error('EACCES: permission denied, open state.json.tmp'), { code: 'EACCES' }));
+    if (this.commitFault) {
+      this.commitFailures++;
+      return Promise.reject(Object.assign(new Error('EACCES: permission denied, open state.json.tmp'), { code: 'EACCES' }));
+    }
     return this.inner.commit(next);
   }
   close() {

@@ -156,11 +156,15 @@ describe('delivery runtime under injected faults', () => {
     h.sendAll(GOOD);
     await waitUntil(() => h.ledger.totals().inSpool === 8, 5000, 'spooled', 5);
     h.spool.readFault = true;
+    // A replay read before the fault may still have its write under way: it must meet the
+    // failing output, not a healthy one, so the output recovers only once a read has failed.
+    await waitUntil(() => h.spool.readFailures > 0, 10_000, 'a spool read failed', 5);
     h.output.fault = 'none';
     await sleep(50);
     h.spool.readFault = false;
     h.spool.commitFault = true;
-    await waitUntil(() => h.output.writes > 1, 5000, 'replay writes before the commit fails');
+    const writes = h.output.writes;
+    await waitUntil(() => h.output.writes > writes && h.spool.commitFailures > 0, 10_000, 'replay writes before the commit fails', 5);
     await sleep(50);
     expect(h.ledger.totals().stored).toBe(0); // nothing counted while commits fail
     h.spool.commitFault = false;

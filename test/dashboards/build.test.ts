@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { VariableType, type Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { packageRoot } from '../../config/paths.js';
@@ -44,7 +44,7 @@ describe('dashboards as code', () => {
         expect(p.description, `${file} panel "${p.title}" says what it shows`).toBeTruthy();
       }
       for (const a of d.annotations?.list ?? []) expect(a.datasource, `${file} annotation ${a.name}`).toEqual(DATASOURCE);
-      for (const v of d.templating?.list ?? []) if (v.type === 'query') expect(v.datasource, `${file} variable ${v.name}`).toEqual(DATASOURCE);
+      for (const v of d.templating?.list ?? []) if (v.type === VariableType.Query) expect(v.datasource, `${file} variable ${v.name}`).toEqual(DATASOURCE);
     }
   });
 
@@ -63,7 +63,7 @@ describe('dashboards as code', () => {
 
   it('jlpipe dashboards build --out writes the same files', async () => {
     const out = tempDir();
-    await promisify(execFile)(process.execPath, [cli, 'dashboards', 'build', '--out', out]);
+    await promisify(execFile)(process.execPath, [cli, 'dashboards', 'build', '--out', out], { timeout: 60_000 });
     for (const [rel, content] of Object.entries(dashboardFiles())) expect(readFileSync(join(out, rel), 'utf8'), rel).toBe(content);
   });
 });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { VariableType, type Dashboard, type Panel, type VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { loadCatalogue } from '../../config/catalogue.js';
@@ -38,6 +38,12 @@ function expand(query: string, d: Dashboard, vars: Map<string, string[]>): strin
     q = q.replaceAll(`$${name}`, `(${values.map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})`);
   }
   return q;
+}
+
+/** The query of a constant or query variable: InfluxQL text in these dashboards. */
+function queryText(v: VariableModel): string {
+  if (typeof v.query !== 'string') throw new Error(`variable $${v.name}: the query is not text: ${JSON.stringify(v.query)}`);
+  return v.query;
 }
 
 /** True when some row has a value in a column other than time. */
@@ -83,7 +89,7 @@ describe('every dashboard panel against the real InfluxDB', () => {
     reportDir = join(dataDir, 'capacity');
     const cfg = join(dataDir, 'pipeline.yaml');
     writeFileSync(cfg, `catalogue: ${catalogue}\ndevices: ${file}\ndataDir: ${dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\ncapacity: { statsEveryMs: 1000 }\n`);
-    const out = await promisify(execFile)(process.execPath, [cli, 'capacity', 'report', '-c', cfg, '--horizon', '90d', '--out', reportDir], { env: { ...process.env, JL_INFLUX_URL: '' } });
+    const out = await promisify(execFile)(process.execPath, [cli, 'capacity', 'report', '-c', cfg, '--horizon', '90d', '--out', reportDir], { env: { ...process.env, JL_INFLUX_URL: '' }, timeout: 120_000 });
     report = out.stdout;
   }, 240_000);
 
@@ -111,9 +117,9 @@ describe('every dashboard panel against the real InfluxDB', () => {
       const target = { url: svc.influxUrl, database: db };
       const vars = new Map<string, string[]>();
       for (const v of d.templating?.list ?? []) {
-        if (v.type === 'constant') vars.set(v.name, [String(v.query)]);
-        if (v.type !== 'query') continue;
-        const q = expand(String(v.query), d, vars);
+        if (v.type === VariableType.Constant) vars.set(v.name, [queryText(v)]);
+        if (v.type !== VariableType.Query) continue;
+        const q = expand(queryText(v), d, vars);
         const values = (await influxQuery(target, q)).flatMap((s) => s.values.map((r) => String(r[1])));
         expect(values.length, `${d.title}: variable $${v.name} (${q}) has no values`).toBeGreaterThan(0);
         vars.set(v.name, values);
@@ -128,7 +134,7 @@ describe('every dashboard panel against the real InfluxDB', () => {
         try {
           series = await influxQuery(target, expanded);
         } catch (e) {
-          throw new Error(`${where}: ${(e as Error).message}`);
+          throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
         }
         expect(hasData(series), `${where}: no data for ${expanded}`).toBe(true);
       }

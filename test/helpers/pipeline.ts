@@ -3,9 +3,11 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
+import { onTestFinished } from 'vitest';
 import { loadPipelineConfig, defaultConfigFile, type PipelineConfig } from '../../app/config.js';
 import { makeFleet, registryYaml, type SimDevice } from '../../ingest/simulator/fleet.js';
-import { waitUntil } from '../../services/process.js';
+import type { Simulator } from '../../ingest/simulator/simulator.js';
+import { ServiceExited, waitUntil } from '../../services/process.js';
 import type { DeadLetter } from '../../deadletter/record.js';
 import { packageRoot } from '../../config/paths.js';
 import { hashToken } from '../../server/auth.js';
@@ -50,8 +52,27 @@ export function writeFleet(dir: string, count = 27, extra = ''): { file: string;
 /** Publishes messages with QoS 1 from one client and waits for every PUBACK. */
 export async function publishAll(url: string, messages: { topic: string; payload: string | Buffer }[]): Promise<void> {
   const client = await mqtt.connectAsync(url, { clientId: uniqueName('pub'), clean: true });
-  await Promise.all(messages.map((m) => client.publishAsync(m.topic, m.payload, { qos: 1 })));
+  try {
+    await Promise.all(messages.map((m) => client.publishAsync(m.topic, m.payload, { qos: 1 })));
+  } catch (e) {
+    await client.endAsync(true); // a failed publish must not leave the connection open
+    throw e;
+  }
   await client.endAsync();
+}
+
+/**
+ * Runs `sim` (resolves when it is done). Call it inside a test: a simulator still publishing
+ * when the test ends, e.g. after a failed assertion, is stopped then.
+ */
+export function simulate(sim: Simulator): Promise<void> {
+  const done = sim.run();
+  onTestFinished(async () => {
+    sim.stop();
+    // Its connection ends once it sees the stop; a broker that is down must not hold the hook.
+    await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+  });
+  return done;
 }
 
 /** Every dead letter written under a data dir. */
@@ -63,14 +84,14 @@ export function deadLetters(dataDir: string): DeadLetter[] {
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DeadLetter));
 }
 
-/** GET a JSON endpoint of the pipeline's HTTP API, with a bearer token (viewer by default). */
-export async function getJson<T = any>(port: number, path: string, token: string = TOKENS.viewer): Promise<{ status: number; body: T }> {
+/** GET a JSON endpoint of the pipeline's HTTP API, with a bearer token (viewer by default); name the body's type `T` or narrow it. */
+export async function getJson<T = unknown>(port: number, path: string, token: string = TOKENS.viewer): Promise<{ status: number; body: T }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** A request with a JSON body to the pipeline's HTTP API. */
-export async function sendJson<T = any>(port: number, method: string, path: string, body: unknown, token?: string): Promise<{ status: number; body: T }> {
+/** A request with a JSON body to the pipeline's HTTP API; name the answer's type `T` or narrow it. */
+export async function sendJson<T = unknown>(port: number, method: string, path: string, body: unknown, token?: string): Promise<{ status: number; body: T }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -80,13 +101,65 @@ export async function sendJson<T = any>(port: number, method: string, path: stri
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
-/** Starts `jlpipe start -c cfg` (built dist/) as a child process; resolves once /readyz is 200. */
-export async function spawnPipeline(cfg: string, httpPort: number): Promise<ChildProcess> {
-  const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
-  const child = spawn(process.execPath, [cli, 'start', '-c', cfg], { env: { ...process.env, JL_MQTT_URL: '', JL_INFLUX_URL: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200, 20_000, 'pipeline child ready');
-  return child;
+/** A `jlpipe start` child process and what it reported on stdout. */
+export interface PipelineChild {
+  child: ChildProcess;
+  /** The port its HTTP API bound (logged as "HTTP API listening"). */
+  port: number;
+  /** The embedded broker's URL, when the config names no broker. */
+  brokerUrl?: string;
+  /** Everything the child wrote to stdout so far: its JSON log, one record a line. */
+  stdout: () => string;
 }
 
-/** The exit code of a child process, once it has exited. */
-export const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+/** The fields of a pipeline log record that tests read. */
+interface LogRecord {
+  msg?: string;
+  port?: number;
+  url?: string;
+}
+
+/** The records of a pino JSON log that parse (a line still being written does not). */
+function logRecords(text: string): LogRecord[] {
+  return text.split('\n').flatMap((line): LogRecord[] => {
+    try {
+      const r: unknown = JSON.parse(line);
+      return r && typeof r === 'object' ? [r] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+/**
+ * Starts `jlpipe start -c cfg [...args]` (built dist/) as a child process; resolves once /readyz
+ * is 200 on the port it bound. The config should let it pick its ports (`http: { port: 0 }`;
+ * `mqtt: { url: null, embeddedPort: 0 }` for the embedded broker) and must log at `info` at
+ * least: the ports are read from its JSON log on stdout. A restarted child binds new ports.
+ * Call it inside a test: the child is SIGKILLed when the test ends, if it is still running.
+ */
+export async function spawnPipeline(cfg: string, args: string[] = []): Promise<PipelineChild> {
+  const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
+  const child = spawn(process.execPath, [cli, 'start', '-c', cfg, ...args], { env: { ...process.env, JL_MQTT_URL: '', JL_INFLUX_URL: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  onTestFinished(async () => {
+    if (!running(child)) return;
+    const exited = exitOf(child);
+    child.kill('SIGKILL');
+    await exited;
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const logged = (msg: string) => logRecords(out).find((r) => r.msg === msg);
+  const httpPort = () => logged('HTTP API listening')?.port;
+  await waitUntil(async () => {
+    if (!running(child)) throw new ServiceExited(`jlpipe start exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready`);
+    const port = httpPort();
+    return port !== undefined && (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+  }, 20_000, 'pipeline child ready (its "HTTP API listening" line on stdout, logged at info, then /readyz 200)');
+  return { child, port: httpPort()!, brokerUrl: logged('no broker configured: embedded aedes broker started')?.url, stdout: () => out };
+}
+
+/** The exit code of a child process once it has exited (null after a signal). */
+export const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (running(c) ? c.once('exit', (code) => r(code)) : r(c.exitCode)));

@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { sleep } from '../../core/backoff.js';
 import { packageRoot } from '../../config/paths.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { hashToken } from '../../server/auth.js';
-import { freePort } from '../../services/ports.js';
 import { exitOf, getJson, publishAll, sendJson, spawnPipeline, TOKENS, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
@@ -23,7 +23,10 @@ interface Received {
   body: string;
 }
 
-/** A real webhook receiver that answers 503 to its first `failFirst` requests. */
+/**
+ * A real webhook receiver that answers 503 to its first `failFirst` requests, listening on
+ * `port` (0: a free one; read it from `server.address()`).
+ */
 function webhookServer(port: number, received: Received[], failFirst: number): Promise<Server> {
   let seen = 0;
   const server = createServer((req, res) => {
@@ -38,7 +41,19 @@ function webhookServer(port: number, received: Received[], failFirst: number): P
       res.writeHead(204).end();
     });
   });
-  return new Promise((r) => server.listen(port, '127.0.0.1', () => r(server)));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject); // e.g. the port of the first start taken meanwhile
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Stops a receiver: it refuses connections from then on; `force` also cuts requests under way. */
+function closeServer(server: Server, force = false): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((r) => {
+    server.close(() => r());
+    if (force) server.closeAllConnections();
+  });
 }
 
 // Done-when 3 and 4 of the anomaly issue: incidents, their states and the alert outbox survive a
@@ -52,7 +67,11 @@ describe('incidents and alerts across a SIGKILL', () => {
     expect(existsSync(cli), 'run `npm run build` first (npm test does)').toBe(true);
     const dir = tempDir();
     const { file, fleet } = writeFleet(dir, 99);
-    const [httpPort, hookPort] = [await freePort(), await freePort()];
+    // The receiver takes a free port first; the pipeline reaches it there, also after the restart.
+    const received: Received[] = [];
+    let hook = await webhookServer(0, received, 3);
+    onTestFinished(() => closeServer(hook, true));
+    const hookPort = (hook.address() as AddressInfo).port;
     const cfg = join(dir, 'pipeline.yaml');
     const tokens = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => `{ name: t-${role}, role: ${role}, sha256: "${hashToken(TOKENS[role])}" }`).join(', ');
     writeFileSync(
@@ -62,18 +81,16 @@ devices: ${file}
 dataDir: ${join(dir, 'data')}
 mqtt: { url: "${svc.mqttUrl}", clientId: ${uniqueName('alerts')} }
 influx: { url: "${svc.influxUrl}", database: ${uniqueName('jl_alerts')} }
-http: { port: ${httpPort} }
+http: { port: 0 }
 alerts: { retryMinMs: 100, retryMaxMs: 1000, timeoutMs: 2000 }
 api: { tokens: [${tokens}] }
-log: { level: warn, progressEverySec: 0 }
+log: { level: info, progressEverySec: 0 }
 `,
     );
-    const startChild = () => spawnPipeline(cfg, httpPort);
+    // Port 0 in the config: each start of the child binds a new free port, read from its log.
+    let { child, port: httpPort } = await spawnPipeline(cfg);
     const incidents = async () => (await getJson<{ items: { id: string; state: string; level: number; grade: string; kind: string; count: number }[] }>(httpPort, '/incidents')).body.items;
-
-    const received: Received[] = [];
-    let hook = await webhookServer(hookPort, received, 3);
-    let child = await startChild();
+    const outbox = async () => (await getJson<{ alerts: { outbox: number } }>(httpPort, '/stats')).body.alerts.outbox;
     const secrets = { general: 'general-clearance-secret', important: 'important-clearance-secret' };
     for (const clearance of ['general', 'important'] as const) {
       const r = await sendJson(httpPort, 'POST', '/subscriptions', { name: clearance, clearance, channel: { type: 'webhook', url: `http://127.0.0.1:${hookPort}/${clearance}`, secret: secrets[clearance] } }, TOKENS.admin);
@@ -97,24 +114,24 @@ log: { level: warn, progressEverySec: 0 }
     await waitUntil(() => received.length >= 3, 15_000, 'first alerts delivered after the receiver failed 3 times');
 
     // The receiver goes down; a new incident's alerts wait in the outbox; then the pipeline dies.
-    await new Promise((r) => hook.close(r));
+    await closeServer(hook);
     await publishAll(svc.mqttUrl, [{ ...forged(meter.region === '220100' ? '220200' : '220100') }]);
     await waitUntil(async () => (await incidents()).length === 3, 10_000, 'third incident');
-    await waitUntil(async () => (await getJson(httpPort, '/stats')).body.alerts.outbox > 0, 10_000, 'alerts waiting in the outbox');
+    await waitUntil(async () => (await outbox()) > 0, 10_000, 'alerts waiting in the outbox');
     await sleep(300);
     const before = await incidents();
     child.kill('SIGKILL');
     await exitOf(child);
 
-    child = await startChild();
+    ({ child, port: httpPort } = await spawnPipeline(cfg));
     expect(await incidents()).toEqual(before);
     expect(before.find((i) => i.id === attack.id)!.state).toBe('acknowledged');
     const log = join(dir, 'data', 'incidents', 'incidents.log');
-    expect((await run(process.execPath, [cli, 'incidents', 'verify', '--log', log])).stdout).toMatch(/^ok: \d+ records/);
+    expect((await run(process.execPath, [cli, 'incidents', 'verify', '--log', log], { timeout: 30_000 })).stdout).toMatch(/^ok: \d+ records/);
 
-    hook = await webhookServer(hookPort, received, 0);
+    hook = await webhookServer(hookPort, received, 0); // back on the port the subscriptions name
     const journal = readFileSync(join(dir, 'data', 'alerts', 'outbox.jsonl'), 'utf8');
-    await waitUntil(async () => (await getJson(httpPort, '/stats')).body.alerts.outbox === 0, 20_000, 'outbox drained');
+    await waitUntil(async () => (await outbox()) === 0, 20_000, 'outbox drained');
     // Every alert ever queued (the journal may have been compacted: check what it still lists).
     const queued = [...journal.matchAll(/"op":"add","e":\{"id":"([^"]+)"/g)].map((m) => m[1]);
     const got = new Set(received.map((r) => r.id));
@@ -128,7 +145,7 @@ log: { level: warn, progressEverySec: 0 }
     }
     expect(received.some((r) => r.path === '/important' && r.body.includes('"grade":"important"'))).toBe(true);
     expect(received.some((r) => r.path === '/general')).toBe(true);
-    await new Promise((r) => hook.close(r));
+    await closeServer(hook);
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
 
@@ -144,7 +161,7 @@ log: { level: warn, progressEverySec: 0 }
       const copy = join(dir, `tampered-${what}.log`);
       writeFileSync(copy, content.join('\n') + '\n');
       writeFileSync(`${copy}.head`, readFileSync(`${log}.head`));
-      const err = await run(process.execPath, [cli, 'incidents', 'verify', '--log', copy]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const err = await run(process.execPath, [cli, 'incidents', 'verify', '--log', copy], { timeout: 30_000 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
       expect(err?.code, what).toBe(1);
       expect(err!.stderr, what).toMatch(/TAMPERED: line 2 \(record n=\d+, incident INC-/);
     }

@@ -5,7 +5,7 @@ import { Pipeline } from '../../app/pipeline.js';
 import { hostileCases, MACHINE, ODD_DEVICE, extraRegistry, type HostileCase } from '../fixtures/hostile-inputs.js';
 import { rows } from '../helpers/influx.js';
 import { deadLetters, publishAll, testConfig, testLogger, waitUntil } from '../helpers/pipeline.js';
-import { startServices, tempDir, type Services } from '../helpers/services.js';
+import { startServices, stopEach, tempDir, type Services } from '../helpers/services.js';
 
 // Done-when 3: malformed and hostile messages through the real broker never crash the
 // pipeline, each gets its reason, and valid strings are stored byte-for-byte.
@@ -27,10 +27,13 @@ describe('hostile input through real mosquitto and InfluxDB', () => {
     await waitUntil(() => pipeline.ledger.totals().received === cases.length && pipeline.runtime.health().pending === 0, 30_000, 'all cases settled');
   });
 
-  afterAll(async () => {
-    await pipeline?.stop();
-    await svc?.stop();
-  });
+  // Each step also when beforeAll failed part way (unset) or an earlier step fails.
+  afterAll(() =>
+    stopEach(
+      () => pipeline?.stop(),
+      () => svc?.stop(),
+    ),
+  );
 
   it('has at least 30 distinct cases', () => {
     expect(new Set(cases.map((c) => c.name)).size).toBeGreaterThanOrEqual(30);

@@ -6,7 +6,7 @@ import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
 import { countPoints, rows } from '../helpers/influx.js';
 import { deadLetters, getJson, publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
-import { startServices, tempDir, uniqueName, type Services } from '../helpers/services.js';
+import { startServices, stopEach, tempDir, uniqueName, type Services } from '../helpers/services.js';
 
 // Done-when 2 and 5 of the core issue: valid messages of all seven types from all regions and
 // invalid ones go through the real mosquitto into the real InfluxDB; exact counts, reasons,
@@ -58,11 +58,14 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
     await waitUntil(() => pipeline.ledger.totals().received === valid.length + invalid.length && pipeline.runtime.health().pending === 0, 30_000, 'all messages settled');
   });
 
-  afterAll(async () => {
-    await dlqClient?.endAsync();
-    await pipeline?.stop();
-    await svc?.stop();
-  });
+  // Each step also when beforeAll failed part way (unset) or an earlier step fails.
+  afterAll(() =>
+    stopEach(
+      () => dlqClient?.endAsync(),
+      () => pipeline?.stop(),
+      () => svc?.stop(),
+    ),
+  );
 
   it('stores exactly the valid messages, per measurement', async () => {
     const expected = new Map<string, number>();
@@ -99,10 +102,11 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
   });
 
   it('balances the ledger: received = stored + dead-lettered, per source, also over HTTP', async () => {
-    const { status, body } = await getJson(pipeline.httpPort!, '/stats');
+    type Counts = { received: number; stored: number; deadLettered: number; inSpool: number };
+    const { status, body } = await getJson<{ totals: Counts & { nacked: number }; sources: Record<string, Counts>; balanced: boolean }>(pipeline.httpPort!, '/stats');
     expect(status).toBe(200);
     expect(body.totals).toEqual({ received: valid.length + invalid.length, stored: valid.length, deadLettered: invalid.length, inSpool: 0, nacked: 0 });
-    for (const [src, c] of Object.entries(body.sources as Record<string, { received: number; stored: number; deadLettered: number; inSpool: number }>)) {
+    for (const [src, c] of Object.entries(body.sources)) {
       expect(c.received, src).toBe(c.stored + c.deadLettered + c.inSpool);
     }
     expect(body.balanced).toBe(true);
@@ -123,11 +127,12 @@ describe('MQTT -> validate -> tag -> InfluxDB through real services', () => {
     const clear = (JSON.parse(rsu.payload).data as { vehicle_id: string }).vehicle_id;
     const broken = rsu.payload.replace('"seq":', '"seq":-');
     const truncatedJson = rsu.payload.slice(0, rsu.payload.indexOf(clear) + clear.length + 2);
+    const lettersBefore = deadLetters(dataDir).length;
     await publishAll(svc.mqttUrl, [
       { topic: rsu.topic, payload: broken },
       { topic: rsu.topic, payload: truncatedJson },
     ]);
-    await waitUntil(() => deadLetters(dataDir).length === invalid.length + 2, 10_000, 'two more dead letters');
+    await waitUntil(() => deadLetters(dataDir).length === lettersBefore + 2, 10_000, 'two more dead letters');
     const text = JSON.stringify(deadLetters(dataDir));
     for (const id of clearIds) expect(text.includes(id), id).toBe(false);
   });

@@ -68,7 +68,7 @@ describe('labelled scenarios through the whole pipeline', () => {
 
   it('jlpipe evaluate reports the same from the incident log', async () => {
     const log = join(dataDir, 'incidents', 'incidents.log');
-    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'evaluate', '--truth', join(dataDir, 'truth.json'), '--incidents', log, '--json', '--min', '0.9']);
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'evaluate', '--truth', join(dataDir, 'truth.json'), '--incidents', log, '--json', '--min', '0.9'], { timeout: 60_000 });
     const scores = JSON.parse(stdout) as { scenario: string; precision: number; recall: number }[];
     expect(scores).toHaveLength(SCENARIOS.length);
     for (const s of scores) expect(Math.min(s.precision, s.recall), s.scenario).toBeGreaterThanOrEqual(0.9);

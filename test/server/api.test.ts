@@ -10,7 +10,7 @@ import { hashToken, type ApiToken } from '../../server/auth.js';
 import { buildHttp } from '../../server/http.js';
 import { buildMetrics } from '../../server/metrics.js';
 import { TOKENS } from '../helpers/pipeline.js';
-import { tempDir } from '../helpers/services.js';
+import { stopEach, tempDir } from '../helpers/services.js';
 
 const tokens: ApiToken[] = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `api-${role}`, role, sha256: hashToken(TOKENS[role]) }));
 const auth = (role?: keyof typeof TOKENS) => (role ? { authorization: `Bearer ${TOKENS[role]}` } : {});
@@ -43,10 +43,13 @@ describe('HTTP API', () => {
     });
     await app.ready();
   });
-  afterAll(async () => {
-    await app.close();
-    incidents.close();
-  });
+  // Each step also when beforeAll failed part way (unset) or an earlier step fails.
+  afterAll(() =>
+    stopEach(
+      () => app?.close(),
+      () => incidents?.close(),
+    ),
+  );
 
   const id = () => incidents.list({ category: 'network-attack' }).items[0].id;
   const mutating = () => [
@@ -86,7 +89,7 @@ describe('HTTP API', () => {
     const bad = async (method: 'POST' | 'PUT' | 'GET', url: string, payload: unknown, role: keyof typeof TOKENS = 'admin') => {
       const r = await app.inject({ method, url, payload: payload as object, headers: auth(role) });
       expect(r.statusCode, `${url} ${JSON.stringify(payload)}`).toBe(400);
-      return r.json() as { field: string; message: string };
+      return r.json<{ field: string; message: string }>();
     };
     expect((await bad('POST', '/subscriptions', { ...webhook, channel: { type: 'webhook', url: 'http://x/' } })).message).toMatch(/channel/);
     expect((await bad('POST', '/subscriptions', { ...webhook, filters: { minLevel: 7 } })).field).toBe('body/filters/minLevel');

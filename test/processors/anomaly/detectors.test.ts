@@ -127,9 +127,9 @@ describe('anomaly processors: each fires on its signal', () => {
   it('state of devices silent longer than the TTL is dropped', () => {
     const h = new Harness((c) => (c.stateTtlMs = 2 * HOUR));
     const [a, b] = [h.device('mach', '220100', 1), h.device('mach', '220100', 2)].map((d) => ({ ...d, types: ['machine'] }));
-    let t = h.run([a, b], h.clock, 10 * MIN);
+    const t = h.run([a, b], h.clock, 10 * MIN);
     expect(h.engine.stats().devices).toBe(2);
-    t = h.run([b], t, 3 * HOUR);
+    h.run([b], t, 3 * HOUR);
     expect(h.engine.stats().devices).toBe(1);
     expect(h.engine.stats().state.spike).toBe(1);
   });
