@@ -29,6 +29,11 @@ export interface Output {
 export interface SpoolRecord {
   sources: Record<SourceKey, number>;
   lines: string[];
+  /**
+   * Set (and `sources`/`lines` empty) when the spool could not read the record back (damaged on
+   * disk): its raw text, cut to a few KiB, for the dead letters.
+   */
+  unreadable?: string;
 }
 
 /** A position in the spool: a segment and a byte offset inside it. */

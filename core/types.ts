@@ -95,6 +95,8 @@ export interface Rejection {
   receivedAt: number;
   /** What the detectors need to know about the refusal, where ingest could tell. */
   signal?: RejectSignal;
+  /** The broker redelivered the message (MQTT DUP): its dead letter may already exist. */
+  dup?: boolean;
 }
 
 /** Facts ingest found while refusing a message, for the anomaly processors. */

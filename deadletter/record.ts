@@ -13,6 +13,11 @@ export interface DeadLetter {
   payloadSize: number;
   truncated: boolean;
   receivedAt: string;
+  /**
+   * The broker redelivered the message (after a lost connection, before its PUBACK): delivery is
+   * at least once, so this letter may repeat an earlier one with the same topic and payload.
+   */
+  redelivered?: true;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -46,5 +51,6 @@ export function toDeadLetter(r: Rejection, payloadLimit: number, now = Date.now(
     payloadSize: size,
     truncated: size > payloadLimit,
     receivedAt: new Date(r.receivedAt).toISOString(),
+    ...(r.dup ? { redelivered: true as const } : {}),
   };
 }

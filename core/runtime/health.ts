@@ -13,6 +13,8 @@ export interface StoreHealth {
   spoolAlarm: boolean;
   /** The last dead-letter write went through. */
   deadLetterWritable: boolean;
+  /** Replaying the spool fails for a reason other than the output (reading or committing the spool). */
+  replayFailing: boolean;
   /** Output writes retried, spool appends and dead-letter writes retried: a counter. */
   retries: number;
   /** Errors thrown by a stage of the flow (logged; the message went on). */
@@ -24,7 +26,7 @@ export interface StoreHealth {
  * outage leaves a few clear lines rather than a flood.
  */
 export class HealthTracker {
-  readonly state: StoreHealth = { outputUp: true, spoolWritable: true, spoolFull: false, spoolAlarm: false, deadLetterWritable: true, retries: 0, stageErrors: 0 };
+  readonly state: StoreHealth = { outputUp: true, spoolWritable: true, spoolFull: false, spoolAlarm: false, deadLetterWritable: true, replayFailing: false, retries: 0, stageErrors: 0 };
 
   constructor(private readonly log: Logger) {}
 
@@ -55,11 +57,26 @@ export class HealthTracker {
     this.state.spoolWritable = false;
   }
 
+  /** After the spool's size changed: the alarm follows the fill ratio, and an emptied spool is no longer full. */
   spoolFill(ratio: number, alarmRatio: number, bytes: number, limit: number): void {
     const alarm = ratio >= alarmRatio;
+    if (this.state.spoolFull && !alarm) {
+      this.log.warn({ spoolBytes: bytes }, 'spool has room again');
+      this.state.spoolFull = false;
+    }
     if (alarm && !this.state.spoolAlarm) this.log.error({ spoolBytes: bytes, spoolLimit: limit }, `SPOOL ALARM: spool is ${Math.round(ratio * 100)}% full; when full, acknowledgements stop and the broker holds the data`);
     if (!alarm && this.state.spoolAlarm) this.log.warn({ spoolBytes: bytes }, 'spool alarm cleared');
     this.state.spoolAlarm = alarm;
+  }
+
+  replayOk(): void {
+    if (this.state.replayFailing) this.log.warn('spool replay going again');
+    this.state.replayFailing = false;
+  }
+
+  replayFailed(e: unknown): void {
+    if (!this.state.replayFailing) this.log.error({ err: message(e) }, 'SPOOL REPLAY FAILING: reading or committing the spool fails; retrying');
+    this.state.replayFailing = true;
   }
 
   deadLetterOk(): void {

@@ -12,6 +12,9 @@ export function storageRejection(reading: Reading, msg: RawMessage, detail: stri
  * why): the original messages are long acknowledged, so each letter carries its line as written.
  */
 export function spooledRejections(record: SpoolRecord, refused: Map<number, string>, now: number): Rejection[] {
+  if (record.unreadable !== undefined) {
+    return [{ source: '_spool/_/_', reason: 'storage_rejected', detail: 'spool record damaged on disk and unreadable: its points are lost; the raw bytes are kept here', topic: '(spool)', payload: Buffer.from(record.unreadable), receivedAt: now }];
+  }
   const sources = lineSources(record);
   return [...refused].map(([i, detail]) => ({ source: sources[i], reason: 'storage_rejected', detail, topic: '(spool)', payload: Buffer.from(record.lines[i]), receivedAt: now }));
 }

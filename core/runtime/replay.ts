@@ -22,6 +22,8 @@ const MAX_WAIT_MS = 30_000;
  */
 export class SpoolReplayer {
   private running?: Promise<void>;
+  /** A damaged record was dead-lettered since the spool was last empty. */
+  private damaged = false;
 
   constructor(
     private readonly spool: SpoolStore,
@@ -60,9 +62,12 @@ export class SpoolReplayer {
           await this.stopper.sleep(10);
           continue;
         }
-        const points = chunk.records.reduce((n, r) => n + r.lines.length, 0);
+        // A record damaged on disk is dead-lettered as it stands and replay moves past it.
+        const damaged = chunk.records.filter((r) => r.unreadable !== undefined);
+        const records = damaged.length ? chunk.records.filter((r) => r.unreadable === undefined) : chunk.records;
+        const points = records.reduce((n, r) => n + r.lines.length, 0);
         try {
-          await this.output.write(chunk.records.flatMap((r) => r.lines));
+          if (points) await this.output.write(records.flatMap((r) => r.lines));
           this.health.outputOk();
         } catch (e) {
           if (isRetriable(e)) {
@@ -90,8 +95,13 @@ export class SpoolReplayer {
           this.afterCommit();
           continue;
         }
+        for (const rec of damaged) {
+          this.log.error({ bytes: rec.unreadable!.length }, 'spool record damaged on disk: dead-lettered as it stands, its points are lost');
+          await this.refused(rec, new Map());
+          this.damaged = true;
+        }
         await this.spool.commit(chunk.next);
-        for (const rec of chunk.records) for (const [s, n] of Object.entries(rec.sources)) this.ledger.replayed(s, n);
+        for (const rec of records) for (const [s, n] of Object.entries(rec.sources)) this.ledger.replayed(s, n);
         if (singly > 0) singly -= chunk.records.length;
         failures = 0;
         this.afterCommit();
@@ -100,7 +110,7 @@ export class SpoolReplayer {
       } catch (e) {
         if (e instanceof StoppedError) return;
         // Reading or committing the spool failed (the disk): the same chunk is tried again.
-        this.log.error({ err: message(e) }, 'spool replay failed; retrying');
+        this.health.replayFailed(e);
         this.health.state.retries++;
         try {
           await this.stopper.sleep(Math.min(this.opts.probeMs * 2 ** Math.min(failures++, 10), MAX_WAIT_MS));
@@ -140,6 +150,13 @@ export class SpoolReplayer {
   }
 
   private afterCommit(): void {
+    this.health.replayOk();
     this.health.spoolFill(this.spool.size / this.spool.limit, this.opts.alarmRatio, this.spool.size, this.spool.limit);
+    if (this.damaged && this.spool.isEmpty()) {
+      // The points of damaged records are known only as what the ledger still has in the spool
+      // once the spool is empty: they count as dead-lettered (their raw bytes are).
+      this.damaged = false;
+      for (const [s, c] of Object.entries(this.ledger.snapshot().sources)) if (c.inSpool > 0) this.ledger.spoolRefused(s, c.inSpool);
+    }
   }
 }

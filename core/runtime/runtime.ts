@@ -139,6 +139,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       if (this.readings.length >= this.opts.batchSize) this.flushReadings();
     } else {
       this.ledger.received(outcome.rejection.source);
+      if (env.msg.dup) outcome.rejection.dup = true;
       this.rejections.push({ item: outcome.rejection, env });
       if (this.rejections.length >= this.opts.batchSize) this.flushRejections();
     }
@@ -348,11 +349,12 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /** Readiness checks of delivery: each must hold for the pipeline to be ready. */
-  checks(now = Date.now()): Record<'unackedWithinBound' | 'spoolWritable' | 'deadLetterWritable' | 'canStore', boolean> {
+  checks(now = Date.now()): Record<'unackedWithinBound' | 'spoolWritable' | 'spoolReplaying' | 'deadLetterWritable' | 'canStore', boolean> {
     const h = this.health(now);
     return {
       unackedWithinBound: h.oldestUnackedAgeMs <= this.opts.maxUnackedAgeMs,
       spoolWritable: h.spoolWritable,
+      spoolReplaying: !h.replayFailing,
       deadLetterWritable: h.deadLetterWritable,
       // Data can go somewhere: the output takes it, or the spool has room.
       canStore: h.outputUp || !(h.spoolFull || h.spoolAlarm),
@@ -368,19 +370,26 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /**
    * Stops: flushes, gives pending batches up to `graceMs` to become durable, then cuts every
    * retry short and nacks what is still unsettled (the source delivers it again), and ends the
-   * replay. Messages handed over afterwards are nacked at once.
+   * replay. A write already on the wire is not waited for beyond a second: its batch is nacked
+   * too (settling later is a no-op), so stopping takes `graceMs` plus about a second at most.
+   * Messages handed over afterwards are nacked at once.
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.flush();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.drain(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    await within(this.drain(), graceMs);
     this.stopping = true;
     this.stopper.stop();
     clearTimeout(this.probeTimer);
-    await this.drain();
-    await this.replayer.done();
-    // Every batch settles or nacks its own; this only catches what no batch held.
+    await within(this.drain(), 1000);
+    // Every batch settles or nacks its own; this catches what is still on the wire.
     for (const env of [...this.unsettled.keys()]) this.nack(env, new StoppedError());
+    await within(this.replayer.done(), 1000);
   }
+}
+
+/** Waits for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

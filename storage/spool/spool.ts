@@ -403,7 +403,9 @@ function settle(state: SpoolState): { state: SpoolState; dropped: number[] } {
     dropped.push(segment);
     if (segment === cursor.segment) cursor = { segment: segment + 1, offset: 0 };
   }
-  return { state: { cursor, ends, pending: state.pending }, dropped };
+  // Nothing left: nothing waits, whatever damaged records could not tell about their points.
+  const pending = ends.size === 0 ? new Map<SourceKey, number>() : state.pending;
+  return { state: { cursor, ends, pending }, dropped };
 }
 
 function liveBytes(state: SpoolState): number {
@@ -442,11 +444,25 @@ function subtractCounts(counts: Map<SourceKey, number>, minus: Map<SourceKey, nu
 function takeRecords(buf: Buffer, take: (rec: SpoolRecord) => unknown): { used: number; stopped: boolean } {
   let used = 0;
   for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, used)) {
-    const more = take(JSON.parse(buf.toString('utf8', used, nl)) as SpoolRecord);
+    const more = take(parseRecord(buf.toString('utf8', used, nl)));
     used = nl + 1;
     if (more === false) return { used, stopped: true };
   }
   return { used, stopped: false };
+}
+
+/**
+ * One line of a segment as a record. A line damaged on disk does not stop replay: it comes back
+ * as an `unreadable` record (no points), which the replayer dead-letters and moves past.
+ */
+function parseRecord(text: string): SpoolRecord {
+  try {
+    const rec = JSON.parse(text) as Partial<SpoolRecord>;
+    if (rec && typeof rec.sources === 'object' && rec.sources !== null && Array.isArray(rec.lines) && rec.lines.every((l) => typeof l === 'string')) return rec as SpoolRecord;
+  } catch {
+    /* damaged: below */
+  }
+  return { sources: {}, lines: [], unreadable: text.slice(0, 4096) };
 }
 
 /** Scans a segment from `from` in bounded chunks; returns its valid end (after the last whole record). */

@@ -15,7 +15,7 @@ import { OrderedAcks } from '../../ingest/mqtt/ordered-acks.js';
 import { Spool } from '../../storage/spool/spool.js';
 import { tempDir } from '../helpers/services.js';
 
-export type OutputFault = 'none' | 'retriable' | 'network' | 'bug' | 'refuse-bad' | 'refuse-bad-named';
+export type OutputFault = 'none' | 'retriable' | 'network' | 'bug' | 'refuse-bad' | 'refuse-bad-named' | 'hang';
 
 const SOURCE = 'agri/220100/soil';
 
@@ -39,6 +39,8 @@ export class FaultyOutput implements Output {
     const failing = this.fault !== 'none' && (this.failures === undefined || this.failures-- > 0);
     if (failing) {
       switch (this.fault) {
+        case 'hang':
+          return new Promise(() => {}); // a server that never answers
         case 'retriable':
           throw new WriteError('InfluxDB write 503: unavailable', true, 503);
         case 'network':

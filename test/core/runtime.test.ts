@@ -1,4 +1,7 @@
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toDeadLetter } from '../../deadletter/record.js';
 import { waitUntil } from '../../services/process.js';
 import { FaultySpool, Harness, message } from './runtime-harness.js';
 
@@ -30,7 +33,7 @@ async function settles(h: Harness, expected: { stored: number; deadLettered: num
   expect(h.pubacks).toEqual([...h.settled.keys()]); // in arrival order, each once
   expect(h.ledger.totals()).toEqual({ received: h.settled.size, stored: expected.stored, deadLettered: expected.deadLettered, inSpool: 0, nacked: 0 });
   expect(h.runtime.health().pending).toBe(0);
-  expect(h.runtime.checks()).toEqual({ unackedWithinBound: true, spoolWritable: true, deadLetterWritable: true, canStore: true });
+  expect(h.runtime.checks()).toEqual({ unackedWithinBound: true, spoolWritable: true, spoolReplaying: true, deadLetterWritable: true, canStore: true });
 }
 
 describe('delivery runtime under injected faults', () => {
@@ -118,17 +121,53 @@ describe('delivery runtime under injected faults', () => {
     expect(h.allAckedOnce()).toBe(true);
   });
 
-  it('a full spool holds acknowledgements back until the output takes the data', async () => {
+  it('a full spool holds acknowledgements back until the output takes the data, and is not full once emptied', async () => {
     const h = new Harness();
     h.output.fault = 'retriable';
+    h.sendAll(GOOD.slice(0, 4));
+    await waitUntil(() => h.ledger.totals().inSpool === 4, 5000, 'a first batch spooled', 5);
     h.spool.appendFault = 'full';
-    h.sendAll(GOOD);
+    h.sendAll(GOOD.slice(4));
     await waitUntil(() => h.runtime.health().spoolFull, 5000, 'spool full reported', 5);
     expect(h.runtime.checks().canStore).toBe(false);
-    expect(h.pubacks).toEqual([]);
+    expect(h.pubacks).toEqual([1, 2, 3, 4]);
     h.output.fault = 'none';
-    h.spool.appendFault = 'none';
     await settles(h, { stored: 8, deadLettered: 0 });
+    // The spool was emptied by replay: it is not full any more (no append was needed to say so),
+    // so the next outage starts ready.
+    expect(h.runtime.health().spoolFull).toBe(false);
+    h.output.fault = 'retriable';
+    expect(h.runtime.checks().canStore).toBe(true);
+  });
+
+  it('a spool record damaged on disk is dead-lettered as it stands and replay goes on; the ledger balances', async () => {
+    const h = new Harness();
+    h.output.fault = 'retriable';
+    h.sendAll(GOOD);
+    await waitUntil(() => h.ledger.totals().inSpool === 8, 5000, 'spooled', 5);
+    const dir = h.spool.inner.dir;
+    const seg = readdirSync(dir).find((f) => f.startsWith('seg-'))!;
+    const fd = openSync(join(dir, seg), 'r+');
+    writeSync(fd, '#', 0); // the first record (4 points) no longer parses
+    closeSync(fd);
+    h.output.fault = 'none';
+    await settles(h, { stored: 4, deadLettered: 4 });
+    expect(h.deadLetters.letters).toHaveLength(1);
+    expect(h.deadLetters.letters[0]).toMatchObject({ reason: 'storage_rejected', topic: '(spool)' });
+    expect(h.deadLetters.letters[0].detail).toMatch(/damaged on disk/);
+    expect(h.deadLetters.letters[0].payload.toString()).toMatch(/^#"sources"/);
+  });
+
+  it('stopping while a write hangs takes the grace plus about a second, and nacks the batch', async () => {
+    const h = new Harness();
+    h.output.fault = 'hang';
+    h.sendAll(['a', 'b']);
+    await waitUntil(() => h.output.writes > 0, 5000, 'write on the wire');
+    const t0 = Date.now();
+    await h.runtime.stop(100);
+    expect(Date.now() - t0).toBeLessThan(5000); // generous: a liveness bound, not a measurement
+    expect([...h.settled.values()]).toEqual([{ acks: 0, nacks: 1 }, { acks: 0, nacks: 1 }]);
+    expect(h.ledger.totals()).toMatchObject({ received: 2, nacked: 2, stored: 0 });
   });
 
   it('spool replay: a refused chunk goes one record at a time, a retriable error there (defect 2: crashed the process) is retried', async () => {
@@ -195,6 +234,16 @@ describe('delivery runtime under injected faults', () => {
     // A message arriving after stop is handed back at once.
     h.send(message('ok', 'late', 9));
     expect(h.settled.get(4)).toEqual({ acks: 0, nacks: 1 });
+  });
+
+  it('marks the dead letter of a message the broker redelivered (delivery is at least once)', async () => {
+    const h = new Harness();
+    h.send({ ...message('reject', 'r1', 1), dup: true });
+    h.send(message('reject', 'r2', 2));
+    await settles(h, { stored: 0, deadLettered: 2 });
+    expect(h.deadLetters.letters.map((l) => [l.topic, l.dup ?? false])).toEqual([['reject/r1', true], ['reject/r2', false]]);
+    expect(toDeadLetter(h.deadLetters.letters[0], 100).redelivered).toBe(true);
+    expect(toDeadLetter(h.deadLetters.letters[1], 100).redelivered).toBeUndefined();
   });
 
   it('restores the per-source counts of a spool left by an earlier run and replays it', async () => {

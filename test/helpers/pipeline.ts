@@ -163,3 +163,35 @@ export async function spawnPipeline(cfg: string, args: string[] = []): Promise<P
 
 /** The exit code of a child process once it has exited (null after a signal). */
 export const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (running(c) ? c.once('exit', (code) => r(code)) : r(c.exitCode)));
+
+/**
+ * Asks `/healthz` every `everyMs` until `stop()`, which resolves to the worst answer time in ms.
+ * Each answer is timed from when the request was due, not from when it left: in a test that
+ * hosts the pipeline in its own process, a blocked event loop delays the sending too.
+ */
+export function watchHealthz(port: number, everyMs = 20): { stop(): Promise<{ worstMs: number; answers: number }> } {
+  let worstMs = 0;
+  let answers = 0;
+  let stopped = false;
+  let due = performance.now();
+  const loop = (async () => {
+    while (!stopped) {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`);
+      worstMs = Math.max(worstMs, performance.now() - due);
+      answers++;
+      due += everyMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      else due = performance.now();
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { worstMs: Math.round(worstMs), answers };
+    },
+  };
+}
