@@ -67,7 +67,8 @@ export const pipelineSchema = {
         alarmRatio: { type: 'number', minimum: 0, maximum: 1, default: 0.8, description: 'Fill ratio that raises the spool alarm.' },
         segmentBytes: { type: 'integer', minimum: 1024, default: 67108864 },
         replayBatch: { type: 'integer', minimum: 1, default: 5000 },
-        probeMs: { type: 'integer', minimum: 10, default: 1000, description: 'How often InfluxDB is probed while the spool holds data.' },
+        probeMs: { type: 'integer', minimum: 10, default: 1000, description: 'First wait between replay attempts while InfluxDB is down; it doubles after each failure.' },
+        probeMaxMs: { type: 'integer', minimum: 10, default: 30000, description: 'Longest wait between replay attempts while InfluxDB is down.' },
       },
     },
     delivery: {

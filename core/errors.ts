@@ -47,6 +47,15 @@ export class StoppedError extends Error {
   }
 }
 
+/**
+ * Whether a failed write timed out: the destination hangs rather than refuses, and retrying
+ * right away would hold the batch (and its acknowledgements) for another whole timeout.
+ */
+export function isTimeout(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  return e.name === 'TimeoutError' || /timed? ?out|aborted due to timeout/i.test(e.message);
+}
+
 /** Socket-level error codes: the same request may work once the peer is back. */
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 

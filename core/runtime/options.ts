@@ -12,8 +12,10 @@ export interface RuntimeOptions {
   retryMaxMs: number;
   /** Points per replayed spool chunk. */
   replayBatch: number;
-  /** First wait between replay attempts while the output is down (doubles, capped at 30 s). */
+  /** First wait between replay attempts while the output is down (doubles after each failure). */
   probeMs: number;
+  /** Longest wait between replay attempts. */
+  probeMaxMs: number;
   /** Spool fill ratio that raises the alarm. */
   alarmRatio: number;
   /** Unready once a message has waited longer than this for a durable outcome. */

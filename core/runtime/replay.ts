@@ -8,17 +8,16 @@ import type { RuntimeOptions } from './options.js';
 import { lineSources } from './spool-record.js';
 import type { Stopper } from './stopper.js';
 
-const MAX_WAIT_MS = 30_000;
-
 /**
  * Replays the spool into the output, in order, until it is empty. Started by `kick` whenever a
  * batch is spooled (and at start when the spool holds data); one loop at a time; it ends when the
  * spool is empty or the runtime stops. Every error ends in a defined state: the output down is
- * retried with a growing wait; a chunk the output refuses as written is replayed one record at a
- * time, and in a refused record the refused lines are isolated and go to the dead letters
- * (`refused`, which retries until durable) while the rest is written; a spool read or commit
- * failure is retried. A record is counted (stored or
- * dead-lettered) only once its commit is durable, so nothing is counted twice.
+ * retried with a growing wait (up to `probeMaxMs`); a chunk the output refuses as written is
+ * replayed one record at a time, and in a refused record the refused lines are isolated and go to
+ * the dead letters (`refused`, which retries until durable) while the rest is written; a record
+ * damaged on disk is dead-lettered as it stands; a spool read or commit failure is retried. A
+ * record is counted (stored or dead-lettered) only once its commit is durable, so nothing is
+ * counted twice.
  */
 export class SpoolReplayer {
   private running?: Promise<void>;
@@ -33,7 +32,7 @@ export class SpoolReplayer {
     private readonly ledger: Ledger,
     private readonly health: HealthTracker,
     private readonly log: Logger,
-    private readonly opts: Pick<RuntimeOptions, 'replayBatch' | 'probeMs' | 'alarmRatio'>,
+    private readonly opts: Pick<RuntimeOptions, 'replayBatch' | 'probeMs' | 'probeMaxMs' | 'alarmRatio'>,
     private readonly stopper: Stopper,
     private readonly onReplayed: (points: number) => void = () => {},
   ) {}
@@ -73,7 +72,7 @@ export class SpoolReplayer {
           if (isRetriable(e)) {
             this.health.outputFailed(e);
             this.health.state.retries++;
-            await this.stopper.sleep(Math.min(this.opts.probeMs * 2 ** Math.min(failures++, 10), MAX_WAIT_MS));
+            await this.stopper.sleep(this.backoff(failures++));
             continue;
           }
           if (chunk.records.length > 1) {
@@ -113,7 +112,7 @@ export class SpoolReplayer {
         this.health.replayFailed(e);
         this.health.state.retries++;
         try {
-          await this.stopper.sleep(Math.min(this.opts.probeMs * 2 ** Math.min(failures++, 10), MAX_WAIT_MS));
+          await this.stopper.sleep(this.backoff(failures++));
         } catch {
           return;
         }
@@ -147,6 +146,11 @@ export class SpoolReplayer {
       if (isRetriable(e)) throw e;
       return this.isolate(lines, e, offset);
     }
+  }
+
+  /** The wait after `failures` failures in a row: doubling from probeMs, capped at probeMaxMs. */
+  private backoff(failures: number): number {
+    return Math.min(this.opts.probeMs * 2 ** Math.min(failures, 16), this.opts.probeMaxMs);
   }
 
   private afterCommit(): void {

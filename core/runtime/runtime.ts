@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
-import { StoppedError, WriteError, isRetriable } from '../errors.js';
+import { StoppedError, WriteError, isRetriable, isTimeout } from '../errors.js';
 import type { Ledger } from '../ledger.js';
 import type { DeadLetterStore, Output, SpoolStore } from '../stores.js';
 import type { Envelope, Outcome, RawMessage, Reading, Rejection } from '../types.js';
@@ -232,7 +232,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
           if (!isRetriable(e)) return this.isolate(entries, e);
           this.tracker.outputFailed(e);
           this.tracker.state.retries++;
-          if (attempt < this.opts.retries) {
+          // A write that timed out goes to the spool at once: another attempt would hold it as long again.
+          if (attempt < this.opts.retries && !isTimeout(e)) {
             await this.stopper.sleep(backoffDelay(attempt, this.opts.retryMinMs, this.opts.retryMaxMs));
             continue;
           }

@@ -15,7 +15,7 @@ import { OrderedAcks } from '../../ingest/mqtt/ordered-acks.js';
 import { Spool } from '../../storage/spool/spool.js';
 import { tempDir } from '../helpers/services.js';
 
-export type OutputFault = 'none' | 'retriable' | 'network' | 'bug' | 'refuse-bad' | 'refuse-bad-named' | 'hang';
+export type OutputFault = 'none' | 'retriable' | 'network' | 'bug' | 'refuse-bad' | 'refuse-bad-named' | 'hang' | 'timeout';
 
 const SOURCE = 'agri/220100/soil';
 
@@ -41,6 +41,8 @@ export class FaultyOutput implements Output {
       switch (this.fault) {
         case 'hang':
           return new Promise(() => {}); // a server that never answers
+        case 'timeout':
+          throw new WriteError('InfluxDB unreachable: The operation was aborted due to timeout', true);
         case 'retriable':
           throw new WriteError('InfluxDB write 503: unavailable', true, 503);
         case 'network':
@@ -137,7 +139,7 @@ export function decode(msg: RawMessage): Outcome {
   return { ok: true, reading: { source: SOURCE, measurement: 'm', tags: { device }, fields: { seq: { type: 'integer', value: seq } }, timeNs: String(seq), eventMs: seq, device, seq, receivedAt: msg.receivedAt } };
 }
 
-export const fastOptions: RuntimeOptions = { batchSize: 4, flushMs: 5, maxInFlight: 2, retries: 1, retryMinMs: 2, retryMaxMs: 20, replayBatch: 6, probeMs: 5, alarmRatio: 0.8, maxUnackedAgeMs: 200 };
+export const fastOptions: RuntimeOptions = { batchSize: 4, flushMs: 5, maxInFlight: 2, retries: 1, retryMinMs: 2, retryMaxMs: 20, replayBatch: 6, probeMs: 5, probeMaxMs: 50, alarmRatio: 0.8, maxUnackedAgeMs: 200 };
 
 /** A runtime over the faulty parts, with envelopes whose PUBACKs leave in order like MQTT's. */
 export class Harness {

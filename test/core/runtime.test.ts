@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until every message is settled, then checks the invariants every case must meet. */
 async function settles(h: Harness, expected: { stored: number; deadLettered: number }) {
-  await waitUntil(() => h.unsettled === 0 && h.ledger.totals().inSpool === 0 && h.spool.isEmpty(), 10_000, 'every message settled and the spool replayed', 5);
+  await waitUntil(() => h.unsettled === 0 && h.ledger.totals().inSpool === 0 && h.spool.isEmpty(), 20_000, 'every message settled and the spool replayed', 5);
   await h.runtime.drain();
   expect(h.allAckedOnce(), JSON.stringify([...h.settled])).toBe(true);
   expect(h.pubacks).toEqual([...h.settled.keys()]); // in arrival order, each once
@@ -60,6 +60,16 @@ describe('delivery runtime under injected faults', () => {
       expect(h.output.stored.size).toBe(8);
     });
   }
+
+  it('a write that timed out is spooled at once, not retried for another whole timeout', async () => {
+    const h = new Harness({ retries: 3, retryMinMs: 2000, retryMaxMs: 2000 });
+    h.output.fault = 'timeout';
+    h.sendAll(GOOD.slice(0, 4));
+    // A retry would wait at least 2 s first: spooled sooner means none was made.
+    await waitUntil(() => h.ledger.totals().inSpool === 4, 1500, 'spooled without the retries', 5);
+    h.output.fault = 'none';
+    await settles(h, { stored: 4, deadLettered: 0 });
+  });
 
   it('an unexpected error thrown by the output (defect 1: used to stall every later PUBACK) isolates and stores', async () => {
     const h = new Harness();
@@ -177,10 +187,10 @@ describe('delivery runtime under injected faults', () => {
     await waitUntil(() => h.ledger.totals().inSpool === 10, 5000, 'spooled', 5);
     // Replay meets a 400 for the chunk, then a network error on its single records, then recovers.
     h.output.fault = 'refuse-bad';
-    await waitUntil(() => h.output.writes > 0, 5000, 'replay tried');
+    await waitUntil(() => h.output.writes > 0, 20_000, 'replay tried');
     h.output.fault = 'network';
     h.output.failures = 3;
-    await waitUntil(() => h.output.failures === 0, 5000, 'network errors during replay');
+    await waitUntil(() => h.output.failures === 0, 20_000, 'network errors during replay');
     h.output.fault = 'refuse-bad';
     h.output.failures = undefined;
     await settles(h, { stored: 9, deadLettered: 1 });
