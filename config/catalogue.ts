@@ -24,6 +24,16 @@ export function parseDuration(s: string): number {
 
 const SCHEMA_TYPES: Record<string, FieldType> = { number: 'float', integer: 'integer', string: 'string', boolean: 'boolean' };
 
+// InfluxDB 1.x drops a field named `time` (and answers 204); `seq` is the envelope's, stored on
+// every point: a data field of either name would be lost without an error.
+const RESERVED_FIELDS: Record<string, string> = {
+  time: 'is reserved: InfluxDB drops a field named "time" without an error',
+  seq: 'is reserved: every point stores the envelope\'s "seq" under that name',
+};
+
+/** Where each loaded entry is written: its index in its file and the file's line lookup. */
+const origins = new WeakMap<CatalogueEntry, { index: number; yaml: YamlFile }>();
+
 // Meta-validation of the catalogue structure; the data schemas get a fresh ajv per load
 // so that a reload never collides with the schemas of the previous version.
 const metaAjv = makeAjv({ useDefaults: true, allErrors: false });
@@ -45,6 +55,7 @@ function compileEntry(yaml: YamlFile, index: number, raw: RawCatalogueEntry, ajv
     const t = SCHEMA_TYPES[String(prop.type)];
     if (!t) fail(`/schema/properties/${name}/type`, 'must be one of number, integer, string, boolean (InfluxDB fields are scalar)', ['schema', 'properties', name]);
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) fail(`/schema/properties/${name}`, 'field names are lower-case snake_case', ['schema', 'properties', name]);
+    if (Object.hasOwn(RESERVED_FIELDS, name)) fail(`/schema/properties/${name}`, `field name "${name}" ${RESERVED_FIELDS[name]}`, ['schema', 'properties', name]);
     fieldTypes[name] = t;
   }
   for (const [i, f] of (raw.personalFields ?? []).entries()) {
@@ -56,7 +67,34 @@ function compileEntry(yaml: YamlFile, index: number, raw: RawCatalogueEntry, ajv
   } catch (e) {
     fail('/schema', `invalid JSON Schema: ${(e as Error).message}`, ['schema']);
   }
-  return { ...raw, file: yaml.file, updateCycleMs: parseDuration(raw.updateCycle), fieldTypes, validate: validate! };
+  const entry: CatalogueEntry = { ...raw, file: yaml.file, updateCycleMs: parseDuration(raw.updateCycle), fieldTypes, validate: validate! };
+  origins.set(entry, { index, yaml });
+  return entry;
+}
+
+/**
+ * Throws ConfigError when `next` gives a field of a measurement of `running` another InfluxDB
+ * type: InfluxDB keeps a field's first type in a shard and would refuse every later point
+ * (`storage_rejected`). Names the file, the entry's path and the field. Fields added or removed
+ * are fine; a field removed and re-added with another type in a later reload is not seen here.
+ */
+export function checkFieldTypesKept(running: Catalogue, next: Catalogue): void {
+  const before = new Map(running.entries.map((e) => [e.measurement, e.fieldTypes]));
+  for (const e of next.entries) {
+    const old = before.get(e.measurement);
+    if (!old) continue;
+    for (const [field, type] of Object.entries(e.fieldTypes)) {
+      const was = old[field];
+      if (!was || was === type) continue;
+      const o = origins.get(e);
+      throw new ConfigError(
+        e.file,
+        `/entries/${o?.index ?? '?'}/schema/properties/${field}/type`,
+        `field "${field}" of measurement ${e.measurement} changes type from ${was} to ${type}: InfluxDB keeps a field's type and would refuse every later point (use a new field name)`,
+        o?.yaml.lineOf(['entries', o.index, 'schema', 'properties', field, 'type']),
+      );
+    }
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Catalogue, CatalogueView } from '../core/catalogue.js';
 import type { Registry } from '../core/device.js';
 import { ConfigError } from '../core/errors.js';
-import { loadCatalogue } from './catalogue.js';
+import { checkFieldTypesKept, loadCatalogue } from './catalogue.js';
 import { loadRegistry } from './devices.js';
 
 export interface ReloadStatus {
@@ -17,7 +17,8 @@ export interface ReloadStatus {
  * The catalogue and the device registry in force, reloaded when their files change. A change
  * is loaded and checked as at start; a good pair replaces the running one (readers call
  * `catalogue()` and `registry()` each time, so they see it at once) and `reloaded` is emitted;
- * a bad file is refused with its precise error and the last good version stays.
+ * a bad file is refused with its precise error and the last good version stays, and so is a
+ * catalogue that changes the InfluxDB type of a running measurement's field.
  */
 export class LiveConfig extends EventEmitter<{ reloaded: [catalogue: Catalogue, registry: Registry] }> implements CatalogueView {
   private watcher?: FSWatcher;
@@ -64,6 +65,7 @@ export class LiveConfig extends EventEmitter<{ reloaded: [catalogue: Catalogue, 
   reload(): boolean {
     try {
       const catalogue = loadCatalogue(this.catalogueFile);
+      checkFieldTypesKept(this.current.catalogue, catalogue);
       const registry = loadRegistry(this.registryFile, catalogue);
       this.current = { catalogue, registry };
       this.status.reloads++;

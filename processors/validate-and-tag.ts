@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import type { CatalogueView } from '../core/catalogue.js';
+import type { Catalogue, CatalogueView } from '../core/catalogue.js';
 import type { Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
 import { eventTimeMs, validateEnvelope, type WirePayload } from './wire-payload.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
@@ -24,9 +24,56 @@ function rangeSignal(e: ErrorObject, data: Record<string, unknown>): RejectSigna
 
 const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
+const SIG = /^[0-9a-fA-F]{64}$/;
+
+/** Every personal field of any catalogue entry, per catalogue version. */
+const personalOf = new WeakMap<Catalogue, string[]>();
+function allPersonalFields(c: Catalogue): string[] {
+  let f = personalOf.get(c);
+  if (!f) personalOf.set(c, (f = [...new Set(c.entries.flatMap((e) => e.personalFields))]));
+  return f;
+}
+
+/** JSON.parse's message without the excerpt of the payload that V8 quotes (it may be personal). */
+const jsonError = (e: unknown) => String((e as Error).message).replace(/,\s*(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ' (payload is not valid JSON)').slice(0, 200);
+
+/**
+ * Timestamps that cannot silently collide. A point's time is its event ms with `seq mod 10^6` as
+ * the sub-ms digits, so two readings of one device and type in one ms share a point (the later
+ * overwrites the earlier) exactly when their seqs are congruent mod 10^6. Rule, per pipeline
+ * (TagContext), device and message type: remember the newest event ms and the lowest and highest
+ * seq accepted in it. While that span is below 10^6 the seqs in it have distinct sub-ms digits;
+ * a reading in that ms that would widen it to 10^6 or more is refused (`schema_violation`), so
+ * it is dead-lettered with a reason instead of overwriting a stored one. A redelivered reading
+ * has the same seq, stays inside the span and overwrites itself (idempotent). Only a device whose
+ * clock stands still (or jumps back to one ms) meets this; healthy seqs never span 10^6 in one ms.
+ * Readings older than the newest ms are not checked (out of order; state is in memory only).
+ */
+const newestMs = new WeakMap<TagContext, Map<string, { ms: number; lo: number; hi: number }>>();
+function sameMsClash(ctx: TagContext, series: string, ms: number, seq: number): string | undefined {
+  let byDevice = newestMs.get(ctx);
+  if (!byDevice) newestMs.set(ctx, (byDevice = new Map<string, { ms: number; lo: number; hi: number }>()));
+  const s = byDevice.get(series);
+  if (!s || ms > s.ms) {
+    byDevice.set(series, { ms, lo: seq, hi: seq });
+    return undefined;
+  }
+  if (ms < s.ms) return undefined;
+  const lo = Math.min(s.lo, seq);
+  const hi = Math.max(s.hi, seq);
+  if (hi - lo >= 1_000_000) {
+    const other = seq === lo ? s.hi : s.lo;
+    return `seq ${seq} has the same event ms (${ms}) as seq ${other} of this device, ${hi - lo} apart: the point time carries only seq mod 10^6, so it could overwrite another reading (is the device clock standing still?)`;
+  }
+  s.lo = lo;
+  s.hi = hi;
+  return undefined;
+}
+
 /**
  * Turns one raw MQTT message into a Reading ready for storage, or a Rejection with a reason
- * code. Pure apart from reading the clock; never throws for any input.
+ * code. Never throws for any input. Pure apart from reading the clock and the per-device
+ * newest-ms state of `sameMsClash` (kept per TagContext).
  *
  * Order of checks: size, topic, JSON, envelope, catalogue, device, signature, data schema.
  * A keyed device's forged message is `bad_signature` even if its data is also wrong: the
@@ -37,7 +84,6 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   // The topic's parts, or why the topic has none; then its catalogue entry, if any.
   const parts = parseTopic(msg.topic);
   const entry = typeof parts === 'string' ? undefined : catalogue.byType.get(`${parts.sector}/${parts.messageType}`);
-  let body: unknown;
   const reject = (reason: RejectReason, detail: string, signal?: RejectSignal): Outcome => ({
     ok: false,
     rejection: {
@@ -45,8 +91,9 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
       reason,
       detail,
       topic: msg.topic,
-      // A dead letter must not keep a personal identifier in clear either.
-      payload: entry?.personalFields.length ? redactPersonal(ctx.pseudonymKey, entry.personalFields, msg.payload, body) : msg.payload,
+      // A dead letter must not keep a personal identifier in clear either, whatever the topic
+      // says: the personal fields of every catalogue entry are redacted.
+      payload: redactPersonal(ctx.pseudonymKey, allPersonalFields(catalogue), msg.payload, { parse: msg.payload.length <= ctx.maxPayloadBytes }),
       receivedAt: msg.receivedAt,
       ...(signal ? { signal } : {}),
     },
@@ -56,10 +103,21 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   if (!catalogue.divisions.has(parts.region)) return reject('bad_topic', `region ${parts.region} is not in the catalogue`);
   if (msg.payload.length > ctx.maxPayloadBytes) return reject('payload_too_large', `${msg.payload.length} bytes > ${ctx.maxPayloadBytes}`);
 
+  let body: unknown;
   try {
     body = JSON.parse(msg.payload.toString('utf8'));
   } catch (e) {
-    return reject('invalid_json', (e as Error).message.slice(0, 200));
+    return reject('invalid_json', jsonError(e));
+  }
+  // A `sig` present but not 64 hex characters is judged once the device is known: from a keyed
+  // device it is a bad signature (a forgery signal), not a schema problem.
+  let malformedSig = false;
+  if (body && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, 'sig')) {
+    const { sig, ...rest } = body as Record<string, unknown>;
+    if (typeof sig !== 'string' || !SIG.test(sig)) {
+      malformedSig = true;
+      body = rest;
+    }
   }
   if (!validateEnvelope(body)) {
     const e = validateEnvelope.errors![0];
@@ -78,6 +136,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
     return reject('device_mismatch', `device "${device.id}" may not send ${parts.messageType}`);
   }
   if (device.key) {
+    if (malformedSig) return reject('bad_signature', 'signature is malformed: sig must be 64 hex characters');
     if (payload.sig === undefined) return reject('bad_signature', 'missing signature from a keyed device');
     let ok: boolean;
     try {
@@ -87,6 +146,8 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
     }
     if (!ok) return reject('bad_signature', 'signature does not match');
   }
+  // An unkeyed device's sig is not checked, so a malformed one is a schema problem, not forgery.
+  if (malformedSig) return reject('schema_violation', 'envelope /sig must be 64 hex characters');
 
   if (!entry.validate(payload.data)) {
     const e = entry.validate.errors![0];
@@ -111,8 +172,10 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   }
   fields.seq = { type: 'integer', value: payload.seq };
 
-  // Nanoseconds below the millisecond carry seq, so two readings of a device in one
-  // millisecond never overwrite each other, while a redelivered message overwrites itself.
+  // Nanoseconds below the millisecond carry seq mod 10^6: a redelivered message overwrites
+  // itself; of two different seqs that would share a point, sameMsClash refuses the second.
+  const clash = sameMsClash(ctx, `${parts.device}\n${parts.messageType}`, eventMs, payload.seq);
+  if (clash) return reject('schema_violation', clash);
   const timeNs = `${eventMs}${String(payload.seq % 1_000_000).padStart(6, '0')}`;
   return {
     ok: true,
