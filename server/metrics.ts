@@ -2,7 +2,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
-  ledger(): { sources: Record<string, { received: number; stored: number; deadLettered: number; inSpool: number }>; reasons: Record<string, number> };
+  /** The ledger's snapshot: its keys are bounded (`overflow`: the cap and the deliveries folded past it). */
+  ledger(): { sources: Record<string, { received: number; stored: number; deadLettered: number; inSpool: number }>; reasons: Record<string, number>; overflow?: { maxSources: number; folded: number } };
   spoolBytes(): number;
   influxUp(): boolean;
   anomalies(): Record<string, number>;
@@ -31,6 +32,9 @@ export interface RuntimeReadings {
 /**
  * Prometheus metrics, read from the pipeline's own counters at scrape time (no double
  * bookkeeping on the hot path). Names follow Prometheus conventions (`_total` for counters).
+ * Per-source series exist only for the ledger's keys, which it bounds (sources past its cap
+ * share `_other/_/_`), and only once non-zero: /metrics needs no token, so its size must not
+ * follow what clients put in topics.
  */
 export function buildMetrics(src: MetricsSource): Registry {
   const registry = new Registry();
@@ -44,14 +48,25 @@ export function buildMetrics(src: MetricsSource): Registry {
       collect() {
         this.reset();
         for (const [k, c] of Object.entries(src.ledger().sources)) {
+          const n = pick(c);
+          if (!n) continue; // the counts only grow: a series, once there, stays
           const [sector, region, type] = k.split('/');
-          this.inc({ sector, region, type }, pick(c));
+          this.inc({ sector, region, type }, n);
         }
       },
     });
   bySource('jl_messages_received_total', 'Messages received, by source.', (c) => c.received);
   bySource('jl_messages_stored_total', 'Messages stored in InfluxDB, by source.', (c) => c.stored);
   bySource('jl_messages_dead_lettered_total', 'Messages dead-lettered, by source.', (c) => c.deadLettered);
+  new Counter({
+    name: 'jl_ledger_folded_messages_total',
+    help: 'Messages counted under source _other/_/_ because the ledger already holds its most source keys.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.ledger().overflow?.folded ?? 0);
+    },
+  });
   new Counter({
     name: 'jl_dead_letters_by_reason_total',
     help: 'Dead letters by reason code.',

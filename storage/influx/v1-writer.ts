@@ -2,6 +2,7 @@ import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { WriteError } from '../../core/errors.js';
 import { refusedLines } from './refused-lines.js';
+import { RetentionPolicy, showRetentionPolicy } from './retention.js';
 import type { InfluxTarget, LineWriter } from './writer.js';
 
 const gzipAsync = promisify(gzip);
@@ -21,7 +22,12 @@ export function retriableStatus(status: number): boolean {
  */
 export class V1Writer implements LineWriter {
   readonly api = 'v1';
-  constructor(private readonly t: InfluxTarget) {}
+  /** Names the lines of a `points beyond retention policy` refusal (the server names none). */
+  private readonly retention: RetentionPolicy;
+
+  constructor(private readonly t: InfluxTarget) {
+    this.retention = new RetentionPolicy(showRetentionPolicy(t, t.retentionPolicy));
+  }
 
   private auth(): Record<string, string> {
     return this.t.username ? { authorization: 'Basic ' + Buffer.from(`${this.t.username}:${this.t.password}`).toString('base64') } : {};
@@ -37,6 +43,7 @@ export class V1Writer implements LineWriter {
     }
     const text = await res.text();
     if (!res.ok || text.includes('"error"')) throw new WriteError(`CREATE DATABASE failed: ${res.status} ${text.slice(0, 200)}`, retriableStatus(res.status), res.status);
+    await this.retention.refresh();
   }
 
   async write(lines: string[]): Promise<void> {
@@ -64,7 +71,8 @@ export class V1Writer implements LineWriter {
     const text = await res.text();
     // The database was dropped under us: create it again; the runtime's retry then goes through.
     if (res.status === 404 && text.includes('database not found')) await this.init().catch(() => {});
-    throw new WriteError(`InfluxDB /write ${res.status}: ${text.slice(0, 300)}`, retriableStatus(res.status), res.status, res.status === 400 ? refusedLines(text, lines) : undefined);
+    const refused = res.status === 400 ? (refusedLines(text, lines) ?? (await this.retention.refused(text, lines))) : undefined;
+    throw new WriteError(`InfluxDB /write ${res.status}: ${text.slice(0, 300)}`, retriableStatus(res.status), res.status, refused);
   }
 
   async close(): Promise<void> {}

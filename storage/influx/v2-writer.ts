@@ -2,6 +2,7 @@ import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { WriteError } from '../../core/errors.js';
 import type { InfluxTarget, LineWriter } from './writer.js';
 import { refusedLines } from './refused-lines.js';
+import { RetentionPolicy, showRetentionPolicy } from './retention.js';
 import { retriableStatus } from './v1-writer.js';
 
 /**
@@ -14,6 +15,8 @@ export class V2Writer implements LineWriter {
   private readonly influx: InfluxDB;
   private readonly org: string;
   private readonly bucket: string;
+  /** Names the lines of a `points beyond retention policy` refusal; read through InfluxQL (1.8: bucket "db/rp"), else unknown. */
+  private readonly retention: RetentionPolicy;
 
   constructor(private readonly t: InfluxTarget) {
     // On 1.8 the v2 API takes "user:password" as token and "database/rp" as bucket.
@@ -21,6 +24,8 @@ export class V2Writer implements LineWriter {
     this.influx = new InfluxDB({ url: t.url, token, timeout: t.timeoutMs });
     this.org = t.org;
     this.bucket = t.bucket;
+    const [database, rp = ''] = t.bucket.split('/');
+    this.retention = new RetentionPolicy(showRetentionPolicy({ ...t, database, token }, rp));
   }
 
   async init(): Promise<void> {}
@@ -38,7 +43,11 @@ export class V2Writer implements LineWriter {
     try {
       await api.close();
     } catch (e) {
-      if (e instanceof HttpError) throw new WriteError(`InfluxDB write ${e.statusCode}: ${e.body?.slice(0, 300) ?? e.message}`, retriableStatus(e.statusCode), e.statusCode, e.statusCode === 400 ? refusedLines(e.body ?? '', lines) : undefined);
+      if (e instanceof HttpError) {
+        const body = e.body ?? '';
+        const refused = e.statusCode === 400 || e.statusCode === 422 ? (refusedLines(body, lines) ?? (await this.retention.refused(body, lines))) : undefined;
+        throw new WriteError(`InfluxDB write ${e.statusCode}: ${e.body?.slice(0, 300) ?? e.message}`, retriableStatus(e.statusCode), e.statusCode, refused);
+      }
       throw new WriteError(`InfluxDB unreachable: ${(e as Error).message}`, true);
     }
   }
