@@ -4,7 +4,7 @@ import type { Anomaly, Category, Level } from '../core/anomaly.js';
 import type { IncidentsConfig } from './config.js';
 import { levelOf, reportDeadline } from './grading.js';
 import { incidentKey, type Incident, type IncidentState, type TimelineEntry } from './incident.js';
-import { IncidentLog, type LogRecord } from './incident-log.js';
+import { IncidentLog, type Checkpoint, type LogRecord } from './incident-log.js';
 
 export type { IncidentsConfig } from './config.js';
 
@@ -29,13 +29,31 @@ export class IncidentError extends Error {
 }
 
 const MAX_TIMELINE = 100;
+const WEEK = 7 * 86_400_000;
+/** Devices counted beyond the listed `maxDevices` (in memory, not logged): this many times it. */
+const OVERFLOW_FACTOR = 10;
+
+export interface IncidentManagerOptions {
+  /** Log key: each record, the head and every checkpoint carry its HMAC. */
+  key?: Buffer;
+  /** Hears a checkpoint of the log head (for InfluxDB and alert subscribers: off this host). */
+  onCheckpoint?: (c: Checkpoint) => void;
+}
+
+/** A change kept in memory while the log does not take it; `inc` is its state at the change. */
+interface Unlogged {
+  event: IncidentEvent;
+  at: number;
+  inc: Incident;
+}
 
 /**
  * Turns anomalies into incidents: deduplicated by key, graded by scope, with report-by deadlines
  * and an overdue state, a lifecycle open -> acknowledged -> resolved, and flap control (a
  * threshold to open, reopening instead of a new incident when a signal returns soon after
- * resolution). Every change is appended to the hash-chained log before listeners hear of it,
- * and the state is rebuilt from that log at start.
+ * resolution). Every change is appended to the hash-chained log before listeners hear of it
+ * (a change the log refuses waits in memory, see `logWritable`), and the state is rebuilt from
+ * that log at start.
  */
 export class IncidentManager {
   private readonly byId = new Map<string, Incident>();
@@ -45,13 +63,30 @@ export class IncidentManager {
   private readonly dirty = new Set<string>();
   private readonly lastLogged = new Map<string, number>();
   private readonly listeners: IncidentListener[] = [];
+  /** Devices of an incident beyond its listed ones, for an exact count (see OVERFLOW_FACTOR). */
+  private readonly moreDevices = new Map<string, Set<string>>();
+  /** Changes the log has not taken yet, in order; listeners hear of them once it does. */
+  private readonly unlogged: Unlogged[] = [];
+  private logError?: string;
+  private headErrorLogged = false;
+  private lastCheckpoint = { n: 0, at: 0 };
   private seq = 0;
   private timer?: NodeJS.Timeout;
   readonly log: IncidentLog;
 
-  /** Rebuilds the state from the log at `file`; `onRestored` sees each record as it is read. */
-  constructor(file: string, private readonly cfg: IncidentsConfig, private readonly logger?: Logger, private readonly clock: () => number = Date.now, onRestored?: (r: LogRecord) => void) {
-    this.log = new IncidentLog(file);
+  /**
+   * Rebuilds the state from the log at `file` (throwing when it cannot be read); `onRestored` sees
+   * each record as it is read.
+   */
+  constructor(
+    file: string,
+    private readonly cfg: IncidentsConfig,
+    private readonly logger?: Logger,
+    private readonly clock: () => number = Date.now,
+    onRestored?: (r: LogRecord) => void,
+    private readonly opts: IncidentManagerOptions = {},
+  ) {
+    this.log = new IncidentLog(file, opts.key, logger);
     for (const r of this.log.open()) {
       onRestored?.(r);
       this.byId.set(r.incident.id, r.incident);
@@ -59,6 +94,20 @@ export class IncidentManager {
       this.seq = Math.max(this.seq, Number(r.incident.id.split('-').at(-1)) || 0);
     }
     if (this.byId.size) logger?.info({ incidents: this.byId.size, open: this.list({ state: 'open' }).total }, 'incidents restored from the log');
+    this.prune(clock());
+  }
+
+  /**
+   * False while a change waits for the log (it could not be written; retried every tick) or the
+   * head file is stale: for /readyz. Nothing is lost meanwhile, short of the process dying.
+   */
+  get logWritable(): boolean {
+    return this.unlogged.length === 0 && !this.log.headError;
+  }
+
+  /** Changes waiting for the log. */
+  get unloggedChanges(): number {
+    return this.unlogged.length;
   }
 
   on(fn: IncidentListener): void {
@@ -148,8 +197,19 @@ export class IncidentManager {
     inc.regionWide ||= !!a.regionWide;
     inc.grade = higherGrade(inc.grade, a.grade);
     if (a.device && !(a.device in inc.devices)) {
-      inc.deviceCount++;
-      if (inc.deviceCount <= this.cfg.maxDevices) inc.devices[a.device] = a.eventMs;
+      if (inc.deviceCount < this.cfg.maxDevices) {
+        inc.devices[a.device] = a.eventMs;
+        inc.deviceCount++;
+      } else {
+        // Past the list, an exact set (in memory) up to OVERFLOW_FACTOR x maxDevices: beyond it
+        // new devices are not counted; after a restart those past the list may count again.
+        let more = this.moreDevices.get(inc.id);
+        if (!more) this.moreDevices.set(inc.id, (more = new Set()));
+        if (!more.has(a.device) && more.size < this.cfg.maxDevices * OVERFLOW_FACTOR) {
+          more.add(a.device);
+          inc.deviceCount++;
+        }
+      }
     }
     const level = Math.min(inc.level, levelOf(inc, a.baseLevel, this.cfg.grading)) as Level;
     if (level !== inc.level) {
@@ -159,21 +219,64 @@ export class IncidentManager {
     }
   }
 
-  /** Appends to the log first (durable), then tells listeners. */
+  /**
+   * Appends to the log first (durable), then tells listeners. Never throws: a change the log does
+   * not take is kept (a copy, in order) and retried by `flush`; listeners hear of it then.
+   */
   private record(inc: Incident, event: IncidentEvent, now: number, extra: Omit<TimelineEntry, 'at' | 'event'> = {}): void {
     if (event !== 'updated') {
       inc.timeline.push({ at: now, event, ...extra });
       if (inc.timeline.length > MAX_TIMELINE) inc.timeline.splice(1, inc.timeline.length - MAX_TIMELINE);
     }
-    const rec = this.log.append(now, event, inc);
     this.dirty.delete(inc.id);
     this.lastLogged.set(inc.id, now);
+    if (this.unlogged.length === 0 && this.append(event, inc, now)) return;
+    this.unlogged.push({ event, at: now, inc: structuredClone(inc) });
+    this.flush();
+  }
+
+  /** One append and its listeners; false (the error logged once per outage) when it failed. */
+  private append(event: IncidentEvent, inc: Incident, at: number): boolean {
+    let n: number;
+    try {
+      n = this.log.append(at, event, inc).n;
+    } catch (e) {
+      if (this.logError === undefined) this.logger?.error({ err: (e as Error).message, file: this.log.file, incident: inc.id, event }, 'incident log write failed: changes are kept in memory and retried; alerts wait for the log');
+      this.logError = (e as Error).message;
+      return false;
+    }
+    if (this.logError !== undefined) {
+      this.logger?.warn({ file: this.log.file, waiting: this.unlogged.length }, 'incident log writable again');
+      this.logError = undefined;
+    }
+    this.noteHead();
     for (const fn of this.listeners) {
       try {
-        fn(event, inc, rec.n);
+        fn(event, inc, n);
       } catch (e) {
         this.logger?.error({ err: (e as Error).message, incident: inc.id }, 'incident listener failed');
       }
+    }
+    return true;
+  }
+
+  /** Retries the changes the log has not taken (in order) and a stale head file. */
+  private flush(now = this.clock()): void {
+    while (this.unlogged.length) {
+      const u = this.unlogged[0];
+      if (!this.append(u.event, u.inc, u.at)) break;
+      this.unlogged.shift();
+    }
+    if (this.log.headError !== undefined && this.log.records > 0) this.log.retryHead(now);
+    this.noteHead();
+  }
+
+  /** Logs a failing head file once per outage (the records are in the log: nothing waits). */
+  private noteHead(): void {
+    if (this.log.headError === undefined) this.headErrorLogged = false;
+    else if (!this.headErrorLogged) {
+      this.headErrorLogged = true;
+      this.logger?.error({ err: this.log.headError, file: this.log.headFile }, 'incident log head write failed: retried every tick');
     }
   }
 
@@ -237,8 +340,12 @@ export class IncidentManager {
     return [...this.byId.values()];
   }
 
-  /** Marks deadlines missed, signals gone quiet, and logs merged anomalies (throttled). */
+  /**
+   * Retries the log, marks deadlines missed, signals gone quiet, logs merged anomalies
+   * (throttled), sends a checkpoint when due, and forgets old resolved incidents.
+   */
   tick(now = this.clock()): void {
+    this.flush(now);
     for (const inc of this.byId.values()) {
       if (inc.state === 'resolved') continue;
       if (inc.reportBy && !inc.reportedAt && !inc.overdue && now > inc.reportBy) {
@@ -250,9 +357,43 @@ export class IncidentManager {
         this.record(inc, 'cleared', now, { note: 'signal quiet' });
       }
     }
-    for (const id of this.dirty) {
-      const inc = this.byId.get(id)!;
-      if (now - (this.lastLogged.get(id) ?? 0) >= this.cfg.logUpdatesEveryMs) this.record(inc, 'updated', now);
+    // While the log fails, merges stay dirty instead of queueing a copy per tick.
+    if (this.unlogged.length === 0) {
+      for (const id of this.dirty) {
+        const inc = this.byId.get(id)!;
+        if (now - (this.lastLogged.get(id) ?? 0) >= this.cfg.logUpdatesEveryMs) this.record(inc, 'updated', now);
+      }
+    }
+    if (now - this.lastCheckpoint.at >= (this.cfg.checkpointEveryMs ?? 60_000)) this.checkpoint(now);
+    this.prune(now);
+  }
+
+  /** Sends a checkpoint of the log head when it moved since the last one. */
+  private checkpoint(now: number): void {
+    if (!this.opts.onCheckpoint || this.log.records === this.lastCheckpoint.n) return;
+    const c = this.log.checkpoint(now);
+    this.lastCheckpoint = { n: c.n, at: now };
+    try {
+      this.opts.onCheckpoint(c);
+    } catch (e) {
+      this.logger?.error({ err: (e as Error).message }, 'incident log checkpoint listener failed');
+    }
+  }
+
+  /**
+   * Forgets incidents resolved longer than `keepResolvedMs` (and the reopen window) ago, from
+   * memory only: the log keeps them.
+   */
+  private prune(now: number): void {
+    const keep = Math.max(this.cfg.keepResolvedMs ?? WEEK, this.cfg.reopenWindowMs);
+    const waiting = new Set(this.unlogged.map((u) => u.inc.id));
+    for (const [id, inc] of this.byId) {
+      if (inc.state !== 'resolved' || now - (inc.resolvedAt ?? now) <= keep || waiting.has(id)) continue;
+      this.byId.delete(id);
+      if (this.byKey.get(inc.key) === inc) this.byKey.delete(inc.key);
+      this.dirty.delete(id);
+      this.lastLogged.delete(id);
+      this.moreDevices.delete(id);
     }
   }
 
@@ -262,10 +403,14 @@ export class IncidentManager {
     this.timer.unref();
   }
 
-  /** Writes pending merges to the log and closes it. */
+  /** Writes pending merges to the log, sends a last checkpoint, and closes it. */
   close(): void {
     clearInterval(this.timer);
-    for (const id of [...this.dirty]) this.record(this.byId.get(id)!, 'updated', this.clock());
+    const now = this.clock();
+    this.flush(now);
+    for (const id of [...this.dirty]) this.record(this.byId.get(id)!, 'updated', now);
+    if (this.unlogged.length) this.logger?.error({ lost: this.unlogged.length, file: this.log.file, err: this.logError }, 'incident log still not writable at close: these changes are lost');
+    this.checkpoint(now);
     this.log.close();
   }
 

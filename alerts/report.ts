@@ -4,6 +4,19 @@ import type { Incident } from './incident.js';
 const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : undefined);
 
 /**
+ * An untrusted string (device ids, details, notes, names) as inert Markdown text: metacharacters
+ * backslash-escaped, then control, format (bidi overrides, zero-width) and line-break characters
+ * shown as `\uXXXX`, so nothing can add links, markup or lines, or reorder what is shown.
+ */
+export function mdText(v: unknown): string {
+  return String(v)
+    .replace(/[\\`*_{}[\]()<>#+!|~&]/g, '\\$&')
+    .replace(/^[-=]/, '\\$&')
+    .replace(/^(\d+)\./, '$1\\.')
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+/**
  * The incident report an operator files (regulation art. 77; national incident-reporting rules):
  * what happened, when, scope, data grade, timeline and actions taken.
  */
@@ -23,14 +36,15 @@ export function incidentReport(inc: Incident, now = Date.now()) {
 
 export function incidentReportMarkdown(inc: Incident, now = Date.now()): string {
   const r = incidentReport(inc, now);
-  const devices = r.scope.devices.slice(0, 50).join(', ') + (r.scope.deviceCount > 50 ? `, ... (${r.scope.deviceCount} in all)` : '');
+  const t = mdText;
+  const devices = r.scope.devices.slice(0, 50).map(t).join(', ') + (r.scope.deviceCount > 50 ? `, ... (${r.scope.deviceCount} in all)` : '');
   return [
-    `# Incident report ${r.id}`,
+    `# Incident report ${t(r.id)}`,
     '',
-    `**Level ${r.level.name}** · ${r.what.category} · ${r.state}${r.when.overdue ? ' · **REPORT OVERDUE**' : ''}`,
+    `**Level ${r.level.name}** · ${t(r.what.category)} · ${t(r.state)}${r.when.overdue ? ' · **REPORT OVERDUE**' : ''}`,
     '',
     '## What',
-    `${r.what.title}: ${r.what.detail} (${r.what.anomalies} anomalies merged).`,
+    `${t(r.what.title)}: ${t(r.what.detail)} (${r.what.anomalies} anomalies merged).`,
     '',
     '## When',
     `- First evidence: ${r.when.firstEvidence}`,
@@ -40,18 +54,18 @@ export function incidentReportMarkdown(inc: Incident, now = Date.now()): string 
     `- Reported: ${r.when.reported ?? 'not yet'}`,
     '',
     '## Scope',
-    `- Sector ${r.scope.sector}, region ${r.scope.region}${r.scope.regionWide ? ' (region-wide)' : ''}`,
+    `- Sector ${t(r.scope.sector)}, region ${t(r.scope.region)}${r.scope.regionWide ? ' (region-wide)' : ''}`,
     `- Devices (${r.scope.deviceCount}): ${devices || 'none named'}`,
     `- Critical infrastructure: ${r.scope.criticalInfrastructure ? 'yes' : 'no'}`,
     '',
     '## Data grade',
-    `${r.grade.grade} (resource ${r.grade.resourceCode ?? 'n/a'})`,
+    `${t(r.grade.grade)} (resource ${r.grade.resourceCode === undefined ? 'n/a' : t(r.grade.resourceCode)})`,
     '',
     '## Timeline',
-    ...r.timeline.map((t) => `- ${t.at} ${t.event}${t.level ? ` (level ${LEVEL_NAMES[t.level]})` : ''}${t.by ? ` by ${t.by}` : ''}${t.note ? `: ${t.note}` : ''}`),
+    ...r.timeline.map((e) => `- ${e.at} ${t(e.event)}${e.level ? ` (level ${LEVEL_NAMES[e.level]})` : ''}${e.by ? ` by ${t(e.by)}` : ''}${e.note ? `: ${t(e.note)}` : ''}`),
     '',
     '## Actions',
-    ...(r.actions.length ? r.actions.map((a) => `- ${a.at} ${a.action} by ${a.by}${a.note ? `: ${a.note}` : ''}`) : ['- none yet']),
+    ...(r.actions.length ? r.actions.map((a) => `- ${a.at} ${t(a.action)} by ${t(a.by)}${a.note ? `: ${t(a.note)}` : ''}`) : ['- none yet']),
     '',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
@@ -10,7 +10,7 @@ import { loadPipelineConfig, redact } from '../app/config.js';
 import { ConfigError } from '../core/errors.js';
 import { makeFleet, registryYaml, type SimDevice } from '../ingest/simulator/fleet.js';
 import { Simulator } from '../ingest/simulator/simulator.js';
-import { verifyLog } from '../alerts/incident-log.js';
+import { LOG_KEY_ENV, logKeyFile, readCheckpoint, readLogKey, verifyLog } from '../alerts/incident-log.js';
 import { incidentsOfLog } from '../evaluation/incidents-of-log.js';
 import { scenarioTable, scoreScenarios } from '../evaluation/scenarios.js';
 import { publishInOrder } from '../ingest/simulator/publish.js';
@@ -147,17 +147,30 @@ program
 const incidents = program.command('incidents').description('the incident log');
 incidents
   .command('verify')
-  .description('check the hash chain of the incident log; exit 1 naming the first deleted, reordered or altered record')
+  .description('check the hash chain and MACs of the incident log, and optionally that it reaches a checkpoint kept off the host; exit 1 naming the first deleted, reordered or altered record')
   .addOption(configOption)
   .option('--log <file>', 'incident log (default: incidents/incidents.log in the data dir)')
-  .action((o: { config?: string; log?: string }) =>
+  .option('--key <file>', `the log key (default: ${LOG_KEY_ENV}, else the config's incidents.logKeyFile when the log is the config's)`)
+  .option('--against <checkpoint>', 'a checkpoint {n, hash, at, mac} from InfluxDB (incident_log_checkpoints) or an alert subscriber: the log must reach it unchanged')
+  .action((o: { config?: string; log?: string; key?: string; against?: string }) =>
     run(async () => {
-      const file = o.log ?? join(loadPipelineConfig(o.config).dataDir, 'incidents', 'incidents.log');
-      const r = verifyLog(file);
-      if (r.ok) console.log(`ok: ${r.records} records, chain and head intact (${file})`);
-      else {
+      // The config's key belongs to the config's log: with --log alone, only --key or the env.
+      const config = o.config || !o.log ? loadPipelineConfig(o.config) : undefined;
+      const file = o.log ?? join(config!.dataDir, 'incidents', 'incidents.log');
+      const keyFile = o.key ?? (config ? logKeyFile(config.file, config.incidents.logKeyFile) : undefined);
+      if (o.key && !existsSync(o.key)) throw new ConfigError('command line', '--key', `${o.key} does not exist`);
+      const key = readLogKey(keyFile, o.key ? {} : process.env);
+      const against = o.against ? readCheckpoint(o.against) : undefined;
+      const r = verifyLog(file, { key, against });
+      if (!r.ok) {
         console.error(`TAMPERED: ${r.problem} (${file})`);
         process.exit(1);
+      }
+      const anchor = against ? `, reaches the checkpoint n=${against.n} of ${new Date(against.at).toISOString()}` : '';
+      if (key) console.log(`ok: ${r.records} records, chain, MACs and head intact${anchor} (${file})`);
+      else {
+        console.log(`ok: ${r.records} records, chain and head intact${anchor} (${file}); NOT AUTHENTICATED: no log key`);
+        console.error(`warning: no log key (--key, ${LOG_KEY_ENV}, or -c with incidents.logKeyFile): anyone able to write the data dir can rewrite a chain that passes this check${against ? "; the checkpoint's MAC was not checked either" : ''}`);
       }
     }),
   );
