@@ -37,6 +37,17 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function alertTopic(prefix: string, inc: Incident): string {
-  return `${prefix}/${LEVEL_NAMES[inc.level]}/${inc.sector}/${inc.region}`;
+/**
+ * MQTT topic of an alert: `jl/alerts/{grade}{custom}/{level}/{sector}/{region}`, `{custom}` being
+ * what a subscription's topicPrefix adds after `jl/alerts`. The data grade always comes right
+ * after `jl/alerts`, so a broker ACL clears each MQTT user for exactly its grades whatever the
+ * prefix, e.g. mosquitto `acl_file` for a user cleared for important data:
+ *   user duty-desk
+ *   topic read jl/alerts/general/#
+ *   topic read jl/alerts/important/#
+ * (no `jl/alerts/#` read for anyone but core-cleared users; only the pipeline writes `jl/alerts/#`).
+ */
+export function alertTopic(prefix: string, inc: Pick<Incident, 'grade' | 'level' | 'sector' | 'region'>): string {
+  const [root, custom] = prefix.startsWith('jl/alerts') ? ['jl/alerts', prefix.slice('jl/alerts'.length)] : [prefix, ''];
+  return `${root}/${inc.grade}${custom}/${LEVEL_NAMES[inc.level]}/${inc.sector}/${inc.region}`;
 }

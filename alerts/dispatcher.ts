@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { alertBody, alertTopic, signBody } from './alert.js';
 import type { DeliveryConfig } from './config.js';
+import { EgressRefused, postWebhook, redactUrl, redactUrls, type EgressPolicy } from './egress.js';
 import type { Incident } from './incident.js';
+import type { Checkpoint } from './incident-log.js';
 import type { IncidentEvent } from './incidents.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import { matches } from './subscription.js';
@@ -13,13 +15,20 @@ export type { DeliveryConfig } from './config.js';
 /** Publishes one alert over MQTT at QoS 1; resolves on PUBACK. */
 export type MqttPublish = (topic: string, body: string) => Promise<void>;
 
+/** Where incident-log checkpoints are published for MQTT subscribers (any grade may read it). */
+export const CHECKPOINT_TOPIC = 'jl/alerts/checkpoint';
+
 /**
  * Routes incident events to the subscriptions that match them (clearance first) through the
- * durable outbox, and delivers: webhooks as a signed JSON POST, MQTT as a QoS 1 publish.
- * Failures are retried with exponential backoff and full jitter, across restarts.
+ * durable outbox, and delivers: webhooks as a signed JSON POST under the egress policy, MQTT as
+ * a QoS 1 publish on the grade-scoped topic. Failures are retried with exponential backoff and
+ * full jitter, across restarts; a destination the policy refuses is dropped at once. The outbox
+ * holds the subscription id, never the URL (looked up at delivery), and every error text is
+ * URL-redacted before it reaches the outbox or the log.
  */
 export class AlertDispatcher {
   private timer?: NodeJS.Timeout;
+  private stopped = false;
   private readonly inFlight = new Set<string>();
   failures = 0;
 
@@ -28,6 +37,7 @@ export class AlertDispatcher {
     readonly outbox: Outbox,
     private readonly cfg: DeliveryConfig,
     private readonly log: Logger,
+    private readonly egress: EgressPolicy,
     private readonly mqtt?: MqttPublish,
   ) {}
 
@@ -38,8 +48,21 @@ export class AlertDispatcher {
       if (!matches(sub, event, inc)) continue;
       const id = `${inc.id}:${n}:${sub.id}`;
       const entry: OutboxEntry = { id, subscription: sub.id, body: alertBody(id, event, inc, now), createdAt: now, attempts: 0, dueAt: now };
-      if (sub.channel.type === 'mqtt') entry.topic = alertTopic(sub.channel.topicPrefix ?? 'jl/alerts', inc);
       this.outbox.add(entry);
+    }
+    this.pump();
+  };
+
+  /**
+   * A signed checkpoint of the incident log's head goes to every subscriber (it names no
+   * incident, so no clearance applies): each holds a copy of the head outside this host, which a
+   * rewritten log can be checked against (`jlpipe incidents verify --against`).
+   */
+  readonly onCheckpoint = (c: Checkpoint): void => {
+    const now = Date.now();
+    for (const sub of this.subs.list()) {
+      const id = `checkpoint:${c.n}:${sub.id}`;
+      this.outbox.add({ id, subscription: sub.id, body: JSON.stringify({ alertId: id, event: 'checkpoint', at: new Date(now).toISOString(), checkpoint: c }), createdAt: now, attempts: 0, dueAt: now });
     }
     this.pump();
   };
@@ -47,15 +70,30 @@ export class AlertDispatcher {
   start(intervalMs = 500): void {
     this.timer = setInterval(() => this.pump(), intervalMs);
     this.timer.unref();
+    this.warnRefused();
     this.pump();
   }
 
+  /** Names at start the webhooks the policy refuses (saved before it, or under a looser one): their alerts will be dropped. */
+  private warnRefused(): void {
+    for (const sub of this.subs.list()) {
+      if (sub.channel.type !== 'webhook') continue;
+      const url = sub.channel.url;
+      this.egress.check(url).catch((err: Error) => {
+        if (err instanceof EgressRefused) this.log.warn({ subscription: sub.id, url: redactUrl(url), err: err.message }, 'subscription refused by egress policy: its alerts will be dropped');
+      });
+    }
+  }
+
+  /** Stops delivering. A delivery still on the wire settles nothing: its entry stays in the outbox for the next run. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
   /** Starts deliveries that are due, up to the concurrency limit. */
   pump(): void {
+    if (this.stopped) return;
     const now = Date.now();
     for (const e of this.outbox.due(now)) {
       if (this.inFlight.size >= this.cfg.concurrency) return;
@@ -72,13 +110,26 @@ export class AlertDispatcher {
       }
       this.inFlight.add(e.id);
       this.deliver(e, sub.channel)
-        .then(() => this.outbox.done(e.id))
-        .catch((err: Error) => {
-          this.failures++;
-          const wait = backoffDelay(e.attempts, this.cfg.retryMinMs, this.cfg.retryMaxMs);
-          this.outbox.retry(e.id, Date.now() + wait, err.message);
-          this.log.warn({ alert: e.id, attempt: e.attempts, retryInMs: wait, err: err.message }, 'alert delivery failed');
+        .then(() => {
+          // After stop the outbox may be closed: the entry stays and goes out again next run.
+          if (!this.stopped) this.outbox.done(e.id);
         })
+        .catch((err: Error) => {
+          if (this.stopped) return;
+          this.failures++;
+          const message = redactUrls(err.message);
+          if (err instanceof EgressRefused) {
+            // Retrying cannot help until the policy or the subscription changes.
+            this.outbox.drop(e.id, message);
+            const url = sub.channel.type === 'webhook' ? redactUrl(sub.channel.url) : undefined;
+            this.log.error({ alert: e.id, subscription: sub.id, url, err: message }, 'alert refused by egress policy: dropped');
+            return;
+          }
+          const wait = backoffDelay(e.attempts, this.cfg.retryMinMs, this.cfg.retryMaxMs);
+          this.outbox.retry(e.id, Date.now() + wait, message);
+          this.log.warn({ alert: e.id, attempt: e.attempts, retryInMs: wait, err: message }, 'alert delivery failed');
+        })
+        .catch((err: Error) => this.log.error({ alert: e.id, err: err.message }, 'alert outbox not updated; the alert will be tried again'))
         .finally(() => this.inFlight.delete(e.id));
     }
   }
@@ -86,16 +137,17 @@ export class AlertDispatcher {
   private async deliver(e: OutboxEntry, channel: NonNullable<ReturnType<SubscriptionStore['get']>>['channel']): Promise<void> {
     if (channel.type === 'mqtt') {
       if (!this.mqtt) throw new Error('no MQTT connection for alerts');
-      return this.mqtt(e.topic!, e.body);
+      // Derived at delivery from the alert itself, so alerts journaled before the grade-scoped
+      // topics existed do not go out on the old, unscoped topic.
+      const body = JSON.parse(e.body) as { event: string; incident?: Parameters<typeof alertTopic>[1] };
+      if (!body.incident) return this.mqtt(CHECKPOINT_TOPIC, e.body);
+      return this.mqtt(alertTopic(channel.topicPrefix ?? 'jl/alerts', body.incident), e.body);
     }
-    const res = await fetch(channel.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-jl-signature': signBody(channel.secret, e.body), 'x-jl-idempotency-key': e.id },
-      body: e.body,
-      signal: AbortSignal.timeout(this.cfg.timeoutMs),
-    });
-    await res.arrayBuffer().catch(() => {});
-    if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+    const headers = { 'content-type': 'application/json', 'x-jl-signature': signBody(channel.secret, e.body), 'x-jl-idempotency-key': e.id };
+    const res = await postWebhook(this.egress, channel.url, headers, e.body, this.cfg.timeoutMs);
+    this.log.debug({ alert: e.id, status: res.status, responseBytes: res.bytesRead }, 'webhook answered');
+    if (res.status >= 300 && res.status < 400) throw new Error(`webhook answered ${res.status} (redirects are not followed)`);
+    if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
   }
 
   /** Resolves once nothing is due or in flight (for tests and shutdown). */

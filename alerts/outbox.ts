@@ -1,14 +1,18 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { redactUrls } from './egress.js';
 
-/** One alert waiting for delivery to one subscription. */
+/**
+ * One alert waiting for delivery to one subscription. It names the subscription, never its
+ * destination: webhook URLs may carry credentials and stay in the subscription store only.
+ */
 export interface OutboxEntry {
   /** Idempotency key: `{incident}:{log record n}:{subscription}`; the receiver dedupes on it. */
   id: string;
   subscription: string;
   /** The JSON body, exactly as it is sent (and signed) on every attempt. */
   body: string;
-  /** MQTT topic, for the mqtt channel. */
+  /** Written by older versions only; the MQTT topic is derived from the body at delivery. */
   topic?: string;
   createdAt: number;
   attempts: number;
@@ -73,7 +77,7 @@ export class Outbox {
   drop(id: string, reason: string): void {
     if (!this.pending.delete(id)) return;
     this.dropped++;
-    this.write({ op: 'drop', id, reason }, true);
+    this.write({ op: 'drop', id, reason: redactUrls(reason) }, true);
     this.compact();
   }
 
@@ -82,8 +86,8 @@ export class Outbox {
     if (!e) return;
     e.attempts++;
     e.dueAt = dueAt;
-    e.lastError = lastError;
-    this.write({ op: 'retry', id, attempts: e.attempts, dueAt, lastError }, false);
+    e.lastError = redactUrls(lastError); // error texts may quote a URL: never its credentials
+    this.write({ op: 'retry', id, attempts: e.attempts, dueAt, lastError: e.lastError }, false);
   }
 
   due(now: number): OutboxEntry[] {

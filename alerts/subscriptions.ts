@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { redactUrl, type EgressPolicy } from './egress.js';
 import type { Subscription, SubscriptionInput } from './subscription.js';
 
-/** Subscriptions, kept in one JSON file, rewritten atomically on every change. */
+/**
+ * Subscriptions, kept in one JSON file (mode 0600: it holds webhook secrets and URLs whole),
+ * rewritten atomically on every change. A webhook URL the egress policy refuses is never saved
+ * (EgressRefused from `create` and `replace`).
+ */
 export class SubscriptionStore {
   private readonly subs = new Map<string, Subscription>();
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    readonly egress: EgressPolicy,
+  ) {
     if (existsSync(file)) for (const s of JSON.parse(readFileSync(file, 'utf8')) as Subscription[]) this.subs.set(s.id, s);
   }
 
@@ -19,16 +27,19 @@ export class SubscriptionStore {
     return this.subs.get(id);
   }
 
-  create(input: SubscriptionInput): Subscription {
+  async create(input: SubscriptionInput): Promise<Subscription> {
+    if (input.channel.type === 'webhook') await this.egress.check(input.channel.url);
     const s: Subscription = { ...input, id: `sub-${randomUUID()}`, createdAt: Date.now() };
     this.subs.set(s.id, s);
     this.save();
     return s;
   }
 
-  replace(id: string, input: SubscriptionInput): Subscription | undefined {
+  async replace(id: string, input: SubscriptionInput): Promise<Subscription | undefined> {
+    if (!this.subs.has(id)) return undefined;
+    if (input.channel.type === 'webhook') await this.egress.check(input.channel.url);
     const old = this.subs.get(id);
-    if (!old) return undefined;
+    if (!old) return undefined; // deleted meanwhile
     const s: Subscription = { ...input, id, createdAt: old.createdAt };
     this.subs.set(id, s);
     this.save();
@@ -49,7 +60,10 @@ export class SubscriptionStore {
   }
 }
 
-/** A subscription as shown by the API: the webhook secret is never returned. */
+/**
+ * A subscription as shown by the API or logged: the webhook secret is never returned, and the
+ * URL's credentials (userinfo, query values, fragment) are replaced by `***`.
+ */
 export function redactSubscription(s: Subscription): Subscription {
-  return s.channel.type === 'webhook' ? { ...s, channel: { ...s.channel, secret: '***' } } : s;
+  return s.channel.type === 'webhook' ? { ...s, channel: { ...s.channel, url: redactUrl(s.channel.url), secret: '***' } } : s;
 }
