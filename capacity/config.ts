@@ -25,7 +25,7 @@ export const capacitySchema = {
     instanceMsgPerSec: { type: 'number', exclusiveMinimum: 0, default: 10000, description: 'Messages per second one pipeline instance sustains (from `npm run bench` on the target machine); sizes the recommended instances.' },
     historyDays: { type: 'number', exclusiveMinimum: 0, default: 28, description: 'How much of `pipeline_stats` the planner reads.' },
     planEveryMs: { type: 'integer', minimum: 0, default: 3600000, description: 'How often the running pipeline plans and writes the forecast for the capacity dashboard (0: never; `jlpipe capacity report` does it on demand).' },
-    planHorizonDays: { type: 'number', exclusiveMinimum: 0, default: 365, description: 'Horizon of the periodic plan.' },
+    planHorizonDays: { type: 'number', exclusiveMinimum: 0, maximum: 3650, default: 365, description: 'Horizon of the periodic plan.' },
     regions: {
       type: 'object',
       default: { default: { storageBytes: 2e12, writePointsPerSec: 100000, cpuCores: 8 } },

@@ -76,3 +76,28 @@ export function forecastAt(m: HoltWinters, k: number): number {
   const s = m.period ? m.season[(m.n - 1 + k) % m.period] : 0;
   return Math.max(0, m.level + k * m.trend + s);
 }
+
+/**
+ * The sum of `forecastAt(m, k)` for k = from..to, exact (clamping included) in O(period) time
+ * whatever the span: the steps of one season phase form a line, summed in closed form.
+ */
+export function forecastSum(m: HoltWinters, from: number, to: number): number {
+  const p = m.period || 1;
+  let total = 0;
+  for (let j = from; j < from + p && j <= to; j++) {
+    const s = m.period ? m.season[(m.n - 1 + j) % m.period] : 0;
+    total += positiveSum(m.level + j * m.trend + s, m.trend * p, Math.floor((to - j) / p) + 1);
+  }
+  return total;
+}
+
+/** Σ max(0, c + d·i) for i = 0..count-1. */
+function positiveSum(c: number, d: number, count: number): number {
+  let lo = 0;
+  let hi = count - 1;
+  if (d === 0) return c > 0 ? c * count : 0;
+  if (d > 0 && c <= 0) lo = Math.floor(-c / d) + 1;
+  if (d < 0) hi = c <= 0 ? -1 : Math.min(hi, Math.ceil(c / -d) - 1);
+  const n = hi - lo + 1;
+  return n > 0 ? n * c + (d * (lo + hi) * n) / 2 : 0;
+}

@@ -1,11 +1,12 @@
 import { regionCapacity, type CapacityConfig } from './config.js';
-import { fitHoltWinters, forecastAt, type HoltWinters } from './holt-winters.js';
+import { fitHoltWinters, forecastAt, forecastSum, type HoltWinters } from './holt-winters.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
-/** Most forecast steps evaluated per metric; longer horizons are walked in strides. */
-const MAX_STEPS = 200_000;
+/** The longest horizon planned. Further out the forecast means nothing, and a bound keeps a request from asking for years of work. */
+export const MAX_HORIZON_DAYS = 3650;
+export const MAX_HORIZON_MS = MAX_HORIZON_DAYS * DAY;
 /** Points kept per curve for charts and the dashboard. */
 const CURVE_POINTS = 200;
 
@@ -122,8 +123,106 @@ function regular(points: Map<number, number>, from: number, to: number, bucketMs
 }
 
 /**
- * Forecasts one metric. `toValue` turns the model's per-bucket forecast into the metric (the
- * identity for rates; storage accumulates). Exhaustion is the first step over `limit`.
+ * A metric's forecast `at(k)`, k buckets after the last one (1..steps), with the shape of each
+ * piece of the horizon: `rising` (never falls), `phased` (monotone along every season phase
+ * k, k + period, ...), `scan` (short: its values are listed). The shapes let the crossing and
+ * the peak be found with a bounded number of evaluations, whatever the horizon.
+ */
+interface Path {
+  at: (k: number) => number;
+  period: number;
+  pieces: ({ from: number; to: number; shape: 'rising' | 'phased' } | { from: number; to: number; shape: 'scan'; values: number[] })[];
+}
+
+/**
+ * The path of one metric. Rates: the forecast itself (a line per phase, clamped at 0). Storage:
+ * the running total, which never falls; with a retention of W buckets, after the history has
+ * left the window (k >= W) it is a sum over the last W forecasts, which moves like the
+ * forecast along each phase; the transition in between is no longer than the history.
+ */
+function pathOf(m: HoltWinters, y: number[], steps: number, accumulate?: { start: number; factor: number; windowBuckets: number | null }): Path {
+  const period = Math.max(1, m.period);
+  if (!accumulate) return { at: (k) => forecastAt(m, k), period, pieces: [{ from: 1, to: steps, shape: 'phased' }] };
+  const { start, factor } = accumulate;
+  const F = (k: number) => (k > 0 ? forecastSum(m, 1, k) : 0);
+  const W = accumulate.windowBuckets;
+  if (!W) return { at: (k) => start + factor * F(k), period, pieces: [{ from: 1, to: steps, shape: 'rising' }] };
+  // The window holds the last L0 history buckets at first; `dropped` are those that left it.
+  const window = y.slice(-W);
+  const L0 = window.length;
+  const prefix = [0];
+  for (const v of window) prefix.push(prefix[prefix.length - 1] + v);
+  const dropped = (k: number) => {
+    const e = L0 + k - W;
+    return e <= 0 ? 0 : e <= L0 ? prefix[e] : prefix[L0] + F(e - L0);
+  };
+  const at = (k: number) => start + factor * (F(k) - dropped(k));
+  const pieces: Path['pieces'] = [];
+  if (W - L0 >= 1) pieces.push({ from: 1, to: Math.min(steps, W - L0), shape: 'rising' });
+  const from = Math.max(1, W - L0 + 1);
+  const to = Math.min(steps, W - 1);
+  if (from <= to) {
+    const values: number[] = [];
+    let sum = F(from - 1);
+    for (let k = from; k <= to; k++) values.push(start + factor * ((sum += forecastAt(m, k)) - dropped(k)));
+    pieces.push({ from, to, shape: 'scan', values });
+  }
+  if (W <= steps) pieces.push({ from: Math.max(1, W), to: steps, shape: 'phased' });
+  return { at, period, pieces };
+}
+
+/** The first k at which the path exceeds `limit`, or null. */
+function firstAbove(path: Path, limit: number): number | null {
+  for (const piece of path.pieces) {
+    if (piece.shape === 'scan') {
+      const i = piece.values.findIndex((v) => v > limit);
+      if (i >= 0) return piece.from + i;
+      continue;
+    }
+    const step = piece.shape === 'rising' ? 1 : path.period;
+    let best: number | null = null;
+    for (let first = piece.from; first < piece.from + step && first <= piece.to; first++) {
+      const k = firstAboveMonotone(path.at, first, piece.to, step, limit);
+      if (k !== null && (best === null || k < best)) best = k;
+    }
+    if (best !== null) return best;
+  }
+  return null;
+}
+
+/** The first of first, first + step, ... <= to above `limit`, where `at` is monotone either way along them. */
+function firstAboveMonotone(at: (k: number) => number, first: number, to: number, step: number, limit: number): number | null {
+  if (at(first) > limit) return first;
+  let hi = Math.floor((to - first) / step);
+  if (!(at(first + hi * step) > limit)) return null;
+  let lo = 0; // at(lo) <= limit < at(hi): the sequence rises in between
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (at(first + mid * step) > limit) hi = mid;
+    else lo = mid;
+  }
+  return first + hi * step;
+}
+
+/** The highest value of the path (at least 0). */
+function peakOf(path: Path): number {
+  let peak = 0;
+  for (const piece of path.pieces) {
+    if (piece.shape === 'scan') for (const v of piece.values) peak = Math.max(peak, v);
+    else if (piece.shape === 'rising') peak = Math.max(peak, path.at(piece.to));
+    else
+      for (let first = piece.from; first < piece.from + path.period && first <= piece.to; first++) {
+        const last = first + Math.floor((piece.to - first) / path.period) * path.period;
+        peak = Math.max(peak, path.at(first), path.at(last));
+      }
+  }
+  return peak;
+}
+
+/**
+ * Forecasts one metric. `accumulate` turns the per-bucket forecast into storage (a running
+ * total, less what falls out of the retention window). Exhaustion is the first bucket over
+ * `limit`. The cost depends on the history and the season, not on the horizon.
  */
 function planMetric(
   metric: MetricName,
@@ -137,35 +236,13 @@ function planMetric(
 ): MetricPlan {
   const m: HoltWinters = fitHoltWinters(y, season);
   const steps = Math.max(1, Math.floor(horizonMs / bucketMs));
-  const stride = Math.max(1, Math.ceil(steps / MAX_STEPS));
-  // Curve points sit on a fixed grid, so the forecast written by one run overwrites the last one.
+  const path = pathOf(m, y, steps, accumulate);
+  const k = limit < Infinity ? firstAbove(path, limit) : null;
+  // Curve points sit on a fixed grid, so the forecast written by one run overwrites the last
+  // one; each is the value of the first bucket in its cell.
   const grid = curveGrid(horizonMs, bucketMs);
   const forecast: [number, number][] = [];
-  let exhaustedAt: number | null = null;
-  let peak = 0;
-  let value = 0;
-  // Storage: the running total, less what falls out of the retention window.
-  let total = accumulate?.start ?? 0;
-  const window: number[] = accumulate?.windowBuckets ? y.slice(-accumulate.windowBuckets) : [];
-  let lastCell = Math.floor(lastT / grid);
-  for (let k = stride; k <= steps; k += stride) {
-    const perBucket = forecastAt(m, k);
-    if (accumulate) {
-      const added = perBucket * stride;
-      total += added * accumulate.factor;
-      if (accumulate.windowBuckets) {
-        for (let s = 0; s < stride; s++) window.push(perBucket);
-        while (window.length > accumulate.windowBuckets) total -= window.shift()! * accumulate.factor;
-      }
-      value = total;
-    } else value = perBucket;
-    const t = lastT + k * bucketMs;
-    if (value > peak) peak = value;
-    if (exhaustedAt === null && value > limit) exhaustedAt = t;
-    const cell = Math.floor(t / grid);
-    if (cell !== lastCell) forecast.push([cell * grid, value]);
-    lastCell = cell;
-  }
+  for (let cell = Math.floor(lastT / grid) + 1; cell * grid <= lastT + steps * bucketMs; cell++) forecast.push([cell * grid, path.at(Math.ceil((cell * grid - lastT) / bucketMs))]);
   const actualStep = Math.max(1, Math.floor(y.length / CURVE_POINTS));
   const actual: [number, number][] = [];
   let running = (accumulate?.start ?? 0) - (accumulate ? y.reduce((a, b) => a + b, 0) * accumulate.factor : 0);
@@ -175,13 +252,13 @@ function planMetric(
   });
   const lastSeason = y.slice(-Math.max(1, season || Math.round(DAY / bucketMs)));
   const current = accumulate ? (accumulate.start ?? 0) : lastSeason.reduce((a, b) => a + b, 0) / lastSeason.length;
-  const exhausted: number | null = exhaustedAt;
+  const exhausted = k === null ? null : lastT + k * bucketMs;
   return {
     metric,
     unit: METRIC_UNITS[metric],
     current,
-    atHorizon: value,
-    peak: Math.max(peak, current),
+    atHorizon: path.at(steps),
+    peak: Math.max(peakOf(path), current),
     limit,
     exhaustedAt: current > limit ? lastT : exhausted,
     daysLeft: current > limit ? 0 : exhausted === null ? null : (exhausted - lastT) / DAY,
@@ -192,9 +269,9 @@ function planMetric(
 }
 
 const NICE = [10_000, 60_000, 300_000, 900_000, HOUR, 6 * HOUR, DAY, WEEK];
-/** The grid of chart points: a round duration giving at most about CURVE_POINTS points. */
+/** The grid of chart points: a round duration (whole weeks past the list) giving at most CURVE_POINTS points. */
 function curveGrid(horizonMs: number, bucketMs: number): number {
-  return NICE.find((g) => g >= bucketMs && horizonMs / g <= CURVE_POINTS) ?? Math.max(bucketMs, WEEK);
+  return NICE.find((g) => g >= bucketMs && horizonMs / g <= CURVE_POINTS) ?? WEEK * Math.max(1, Math.ceil(horizonMs / (WEEK * CURVE_POINTS)), Math.ceil(bucketMs / WEEK));
 }
 
 const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -202,9 +279,43 @@ const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 /**
  * The capacity plan (SPEC 7): per region the write rate, storage and compute forecasts against
  * the region's capacity, per sector its forecast, per catalogue resource its series against the
- * cardinality budget; and what to provision. Pure: history in, plan out.
+ * cardinality budget; and what to provision. Pure: history in, plan out. Throws a RangeError
+ * for a horizon over MAX_HORIZON_DAYS.
  */
 export function planCapacity(history: CapacityHistory, config: CapacityConfig, resources: ResourceInfo[], horizonMs: number): CapacityPlan {
+  const steps = planSteps(history, config, resources, horizonMs);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same plan, giving the event loop a turn after each region and resource, so a server
+ * planning on request keeps answering (the work grows with the history, not the horizon).
+ */
+export async function planCapacityAsync(history: CapacityHistory, config: CapacityConfig, resources: ResourceInfo[], horizonMs: number): Promise<CapacityPlan> {
+  const steps = planSteps(history, config, resources, horizonMs);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const groupBy = <K>(rows: StatsBucket[], key: (b: StatsBucket) => K) => {
+  const m = new Map<K, StatsBucket[]>();
+  for (const b of rows) {
+    const g = m.get(key(b));
+    if (g) g.push(b);
+    else m.set(key(b), [b]);
+  }
+  return m;
+};
+
+/** planCapacity as steps: it yields between regions and resources. */
+function* planSteps(history: CapacityHistory, config: CapacityConfig, resources: ResourceInfo[], horizonMs: number): Generator<void, CapacityPlan> {
+  if (!(horizonMs >= 0 && horizonMs <= MAX_HORIZON_MS)) throw new RangeError(`horizon of ${horizonMs / DAY} days: at most ${MAX_HORIZON_DAYS} days`);
   const { bucketMs } = history;
   const complete = history.buckets.filter((b) => b.t + bucketMs <= history.now);
   // A loop, not Math.min(...times): weeks of buckets would overflow the argument list.
@@ -216,6 +327,7 @@ export function planCapacity(history: CapacityHistory, config: CapacityConfig, r
   }
   const plan: CapacityPlan = { generatedAt: history.now, horizonMs, bucketMs, historyFrom: from, historyTo: to, regions: [], resources: [] };
   if (from === null || to === null) return plan;
+  yield;
   const season = seasonOf(bucketMs, to + bucketMs - from);
   const seconds = bucketMs / 1000;
   const target = config.targetUtilisation;
@@ -226,8 +338,11 @@ export function planCapacity(history: CapacityHistory, config: CapacityConfig, r
     return m;
   };
 
-  for (const region of [...new Set(complete.map((b) => b.region))].sort()) {
-    const rows = complete.filter((b) => b.region === region);
+  const byRegion = groupBy(complete, (b) => b.region);
+  const byCode = groupBy(complete, (b) => b.code);
+  for (const region of [...byRegion.keys()].sort()) {
+    yield;
+    const rows = byRegion.get(region)!;
     const cap = regionCapacity(config, region) ?? { storageBytes: Infinity, writePointsPerSec: Infinity, cpuCores: Infinity };
     const rate = regular(sum(rows, (b) => b.points / seconds), from, to, bucketMs);
     const values = regular(sum(rows, (b) => b.fieldValues), from, to, bucketMs);
@@ -243,8 +358,9 @@ export function planCapacity(history: CapacityHistory, config: CapacityConfig, r
       planMetric('compute', cores, to, bucketMs, horizonMs, season, cap.cpuCores * target),
     ];
     const sectors: SectorPlan[] = [];
-    for (const sector of [...new Set(rows.map((b) => b.sector))].sort()) {
-      const y = regular(sum(rows.filter((b) => b.sector === sector), (b) => b.points / seconds), from, to, bucketMs);
+    const bySector = groupBy(rows, (b) => b.sector);
+    for (const sector of [...bySector.keys()].sort()) {
+      const y = regular(sum(bySector.get(sector)!, (b) => b.points / seconds), from, to, bucketMs);
       const p = planMetric('write_rate', y, to, bucketMs, horizonMs, season, Infinity);
       sectors.push({ sector, current: p.current, atHorizon: p.atHorizon, peak: p.peak, share: 0, forecast: p.forecast });
     }
@@ -254,8 +370,9 @@ export function planCapacity(history: CapacityHistory, config: CapacityConfig, r
   }
 
   for (const r of resources) {
-    const rows = complete.filter((b) => b.code === r.code);
-    if (!rows.length) continue;
+    const rows = byCode.get(r.code);
+    if (!rows) continue;
+    yield;
     // Series per resource: the newest count of each region in a bucket, summed over regions.
     const y = regular(sum(rows, (b) => b.series), from, to, bucketMs);
     const p = planMetric('series', y, to, bucketMs, horizonMs, 0, r.cardinalityBudget);

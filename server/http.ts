@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ApiContext } from './context.js';
 import { capacityRoutes } from './routes/capacity.js';
 import { catalogueRoutes } from './routes/catalogue.js';
@@ -11,12 +12,20 @@ import { subscriptionRoutes } from './routes/subscriptions.js';
  * The HTTP API (SPEC 9). Open: `/healthz` (alive), `/readyz` (subscribed and able to store),
  * `/metrics` (Prometheus). Every other endpoint needs a bearer token: viewer to read, operator to
  * acknowledge and resolve incidents, admin to change subscriptions. Bodies are validated by their
- * JSON Schema; a bad one gets 400 naming the field.
+ * JSON Schema; a bad one gets 400 naming the field. Every response carries security headers
+ * (helmet) and `cache-control: no-store`: answers are live state, often behind a token.
  */
 export function buildHttp(ctx: ApiContext): FastifyInstance {
   const app = Fastify({
     logger: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false }, plugins: [] },
+    // A URL that cannot be decoded is refused before any hook runs: the same headers by hand.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply)
+        .code(400)
+        .headers({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none';frame-ancestors 'none'" })
+        .send({ error: 'bad_request', message: err.message });
+    },
   });
   app.setErrorHandler((err: Error & { validation?: { instancePath: string; params: Record<string, unknown> }[]; validationContext?: string; statusCode?: number }, _req, reply) => {
     if (err.validation) {
@@ -27,6 +36,20 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: err.message });
+  });
+
+  // Registered first, so its onRequest hook runs before authentication: 401, 403, 404 and
+  // errors carry the headers too. Nothing here is HTML: no sources, no framing. HSTS belongs
+  // to whatever terminates TLS in front of the API.
+  void app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: false,
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
   });
 
   healthRoutes(app, ctx);

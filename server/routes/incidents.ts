@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { IncidentError } from '../../alerts/incidents.js';
 import { incidentReport, incidentReportMarkdown } from '../../alerts/report.js';
 import { CATEGORIES, type Level } from '../../core/anomaly.js';
-import { requireRole } from '../auth.js';
+import type { Incident } from '../../alerts/incident.js';
+import { cleared, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 
 const actionBody = {
@@ -37,11 +38,21 @@ const STATUS: Record<IncidentError['kind'], 404 | 409> = { not_found: 404, confl
 
 type ListQuery = FromSchema<typeof listQuery>;
 
-/** Incidents: list, show and report with viewer, acknowledge and resolve with operator. */
+/**
+ * Incidents: list, show and report with viewer, acknowledge and resolve with operator. A caller
+ * sees only incidents about data graded within its clearance; any other is "not found", like
+ * one that does not exist, so its existence is not revealed either.
+ */
 export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   const operator = requireRole(ctx.tokens, 'operator');
   const inc = ctx.incidents;
+  /** The incident, if the request's caller is cleared for it; else IncidentError not_found. */
+  const visible = (req: FastifyRequest, id: string): Incident => {
+    const i = inc.get(id);
+    if (!cleared(req.caller, i.grade)) throw new IncidentError('not_found', `no incident ${id}`);
+    return i;
+  };
   const errors = (e: unknown, reply: FastifyReply) => {
     if (e instanceof IncidentError) return reply.code(STATUS[e.kind]).send({ error: e.kind, message: e.message });
     throw e;
@@ -51,7 +62,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const q = req.query;
     const offset = Number(q.offset ?? 0);
     const limit = Math.min(1000, Number(q.limit ?? 100));
-    const r = inc.list(
+    const all = inc.list(
       {
         state: q.state,
         maxLevel: q.maxLevel ? (Number(q.maxLevel) as Level) : undefined,
@@ -60,14 +71,14 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
         region: q.region,
         overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
       },
-      offset,
-      limit,
-    );
-    return { total: r.total, offset, limit, items: r.items };
+      0,
+      Infinity,
+    ).items.filter((i) => cleared(req.caller, i.grade));
+    return { total: all.length, offset, limit, items: all.slice(offset, offset + limit) };
   });
   app.get<{ Params: { id: string } }>('/incidents/:id', { onRequest: viewer }, async (req, reply) => {
     try {
-      return inc.get(req.params.id);
+      return visible(req, req.params.id);
     } catch (e) {
       return errors(e, reply);
     }
@@ -77,7 +88,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { onRequest: viewer, schema: { querystring: reportQuery } },
     async (req, reply) => {
       try {
-        const i = inc.get(req.params.id);
+        const i = visible(req, req.params.id);
         const md = req.query.format === 'md' || req.query.format === 'markdown' || (!req.query.format && /text\/markdown/.test(req.headers.accept ?? ''));
         return md ? reply.type('text/markdown; charset=utf-8').send(incidentReportMarkdown(i)) : incidentReport(i);
       } catch (e) {
@@ -100,6 +111,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const body = req.body ?? {};
         try {
           const by = req.caller!.name;
+          visible(req, req.params.id);
           return action === 'ack' ? inc.acknowledge(req.params.id, by, body.note, body.reported) : inc.resolve(req.params.id, by, body.note, body.reported);
         } catch (e) {
           return errors(e, reply);

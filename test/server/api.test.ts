@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EgressPolicy } from '../../alerts/egress.js';
 import { IncidentManager } from '../../alerts/incidents.js';
 import { SubscriptionStore } from '../../alerts/subscriptions.js';
 import { loadCatalogue } from '../../config/catalogue.js';
@@ -12,7 +13,8 @@ import { buildMetrics } from '../../server/metrics.js';
 import { TOKENS } from '../helpers/pipeline.js';
 import { stopEach, tempDir } from '../helpers/services.js';
 
-const tokens: ApiToken[] = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `api-${role}`, role, sha256: hashToken(TOKENS[role]) }));
+// Cleared for core: these tests read an incident about important data (clearances: test/server/hardening.test.ts).
+const tokens: ApiToken[] = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `api-${role}`, role, clearance: 'core', sha256: hashToken(TOKENS[role]) }));
 const auth = (role?: keyof typeof TOKENS) => (role ? { authorization: `Bearer ${TOKENS[role]}` } : {});
 
 const anomaly = (o: Partial<Anomaly> = {}): Anomaly => ({ detector: 'forgery', kind: 'bad_signature', category: 'network-attack', baseLevel: 4, sector: 'energy', region: '220100', device: 'meter-220100-0001', grade: 'important', criticalInfrastructure: true, eventMs: Date.now(), detail: 'signature does not match', ...o });
@@ -29,7 +31,8 @@ describe('HTTP API', () => {
     incidents.observe(anomaly());
     incidents.observe(anomaly({ detector: 'flatline', kind: 'stuck', category: 'device-fault', sector: 'agri', grade: 'general', device: 'soil-220100-0001', criticalInfrastructure: false }));
     const catalogue = loadCatalogue(config.catalogue);
-    const subscriptions = new SubscriptionStore(join(dir, 'subscriptions.json'));
+    // The webhook below is on 127.0.0.1: the egress policy must list it (alerts.egress).
+    const subscriptions = new SubscriptionStore(join(dir, 'subscriptions.json'), new EgressPolicy({ ...config.alerts.egress, allow: ['127.0.0.1'] }));
     app = buildHttp({
       ready: () => ({ ok: true, checks: { subscribed: true } }),
       stats: () => ({ totals: { received: 1 } }),
