@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
+import { EgressPolicy } from '../alerts/egress.js';
 import { incidentLine, openGaugeLines } from '../alerts/incident-points.js';
 import { IncidentManager } from '../alerts/incidents.js';
+import { checkpointLine, loadLogKey, logKeyFile } from '../alerts/incident-log.js';
 import { Outbox } from '../alerts/outbox.js';
 import { SubscriptionStore } from '../alerts/subscriptions.js';
 import { StatisticsReporter } from '../capacity/reporter.js';
@@ -135,13 +137,24 @@ export class Pipeline implements Stages {
       started.push({ close: () => influx.writer?.close() }, { close: () => influx.influxd?.stop() });
       // Side data (the dashboards' copy) is written only while the output is up; read at flush time.
       const sideWriter = () => (runtime.health().outputUp ? influx.writer : undefined);
-      const subscriptions = new SubscriptionStore(join(config.dataDir, 'subscriptions.json'));
-      const dispatcher = new AlertDispatcher(subscriptions, new Outbox(join(config.dataDir, 'alerts', 'outbox.jsonl')), config.alerts, log, publish);
+      // Webhooks may not reach the pipeline's own InfluxDB and broker unless listed (alerts.egress).
+      const egress = new EgressPolicy(config.alerts.egress, [{ name: 'InfluxDB', url: influx.url ?? '' }, { name: 'MQTT broker', url: config.mqtt.url ?? broker!.url }]);
+      const subscriptions = new SubscriptionStore(join(config.dataDir, 'subscriptions.json'), egress);
+      const dispatcher = new AlertDispatcher(subscriptions, new Outbox(join(config.dataDir, 'alerts', 'outbox.jsonl')), config.alerts, log, egress, publish);
       started.push({ close: () => dispatcher.stop() }, { close: () => dispatcher.outbox.close() });
       // Incident events as they happen, and every 10 s the open incidents per level (a gauge).
       const incidentPoints = new BestEffortLines('incident points', sideWriter, log, { flushEveryMs: 1000, periodic: { everyMs: 10_000, lines: () => openGaugeLines(incidents.all(), Date.now()) } });
       // The whole log is written to InfluxDB again at start (points overwrite), so dashboards catch up.
-      const incidents = new IncidentManager(join(config.dataDir, 'incidents', 'incidents.log'), config.incidents, log, Date.now, (r) => incidentPoints.push([incidentLine(r.event, r.incident, r.at, r.n)]));
+      // Log records are HMAC'd under a key kept outside the data dir; head checkpoints go off the host.
+      const logKey = loadLogKey(logKeyFile(config.file, config.incidents.logKeyFile), config.dataDir, process.env, log);
+      const incidents = new IncidentManager(join(config.dataDir, 'incidents', 'incidents.log'), config.incidents, log, Date.now, (r) => incidentPoints.push([incidentLine(r.event, r.incident, r.at, r.n)]), {
+        key: logKey,
+        // The head of the log, anchored off this host: in InfluxDB and with every subscriber.
+        onCheckpoint: (c) => {
+          incidentPoints.push([checkpointLine(c)]);
+          dispatcher.onCheckpoint(c);
+        },
+      });
       started.push(incidents);
       incidents.on(dispatcher.onIncident);
       incidents.on((event, inc, n) => incidentPoints.push([incidentLine(event, inc, Date.now(), n)]));
@@ -266,7 +279,7 @@ export class Pipeline implements Stages {
    */
   ready(): Readiness {
     const h = this.runtime.health();
-    const checks = { subscribed: this.source.subscribed, mqttConnected: this.source.connected, ...this.runtime.checks() };
+    const checks = { subscribed: this.source.subscribed, mqttConnected: this.source.connected, ...this.runtime.checks(), incidentLogWritable: this.incidents.logWritable };
     return { ok: Object.values(checks).every(Boolean), checks, detail: { oldestUnackedAgeMs: h.oldestUnackedAgeMs, maxUnackedAgeMs: this.config.delivery.maxUnackedAgeMs, pending: h.pending, influxUp: h.outputUp, spoolFull: h.spoolFull, spoolAlarm: h.spoolAlarm } };
   }
 
