@@ -5,30 +5,12 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { checkpointMac, loadLogKey, recordHash, recordMac, verifyLog, type Checkpoint, type LogRecord } from '../../alerts/incident-log.js';
 import { IncidentManager, type IncidentsConfig } from '../../alerts/incidents.js';
 import { incidentReportMarkdown } from '../../alerts/report.js';
-import type { Anomaly } from '../../core/anomaly.js';
 import { tempDir } from '../helpers/services.js';
+import { anomaly, cfg, T0 } from './fixtures.js';
 
 // Findings 3, 6, 7, 12, 13 and 16 (part) of the outside security review (issue 10).
 
-const grading = { devicesForOneLevel: 10, devicesForTwoLevels: 100, reportWithinMsCritical: 3_600_000, reportWithinMs: 14_400_000 };
-const cfg: IncidentsConfig = { openAfter: 1, openWindowMs: 60_000, clearAfterMs: 600_000, reopenWindowMs: 600_000, logUpdatesEveryMs: 0, maxDevices: 1000, grading };
 const KEY = Buffer.alloc(32, 7);
-const T0 = 1_780_000_000_000;
-
-const anomaly = (o: Partial<Anomaly> = {}): Anomaly => ({
-  detector: 'forgery',
-  kind: 'bad_signature',
-  category: 'network-attack',
-  baseLevel: 4,
-  sector: 'energy',
-  region: '220100',
-  device: 'meter-220100-0001',
-  grade: 'important',
-  criticalInfrastructure: false,
-  eventMs: T0,
-  detail: 'signature does not match',
-  ...o,
-});
 
 function spyLogger() {
   const l = { error: vi.fn(), warn: vi.fn(), info: vi.fn(), debug: vi.fn() };

@@ -1,29 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { levelOf, type GradingConfig } from '../../alerts/grading.js';
+import { levelOf } from '../../alerts/grading.js';
 import { verifyLog } from '../../alerts/incident-log.js';
 import { IncidentManager, type IncidentsConfig } from '../../alerts/incidents.js';
 import type { Anomaly } from '../../core/anomaly.js';
 import { tempDir } from '../helpers/services.js';
-
-const grading: GradingConfig = { devicesForOneLevel: 10, devicesForTwoLevels: 100, reportWithinMsCritical: 3_600_000, reportWithinMs: 14_400_000 };
-const cfg: IncidentsConfig = { openAfter: 1, openWindowMs: 60_000, clearAfterMs: 600_000, reopenWindowMs: 600_000, logUpdatesEveryMs: 0, maxDevices: 1000, grading };
-
-const anomaly = (o: Partial<Anomaly> = {}): Anomaly => ({
-  detector: 'forgery',
-  kind: 'bad_signature',
-  category: 'network-attack',
-  baseLevel: 4,
-  sector: 'energy',
-  region: '220100',
-  device: 'meter-220100-0001',
-  grade: 'important',
-  criticalInfrastructure: false,
-  eventMs: 1_780_000_000_000,
-  detail: 'signature does not match',
-  ...o,
-});
+import { anomaly, cfg, grading } from './fixtures.js';
 
 /** A manager on a new log, for the current test: closed when the test ends (closing twice is fine). */
 function manager(now = { t: 1_780_000_000_000 }, c: IncidentsConfig = cfg) {
