@@ -88,4 +88,15 @@ export interface Detector {
   expire(before: number): void;
   /** Devices (or keys) holding state now. */
   size(): number;
+  /**
+   * The device's state as a JSON-safe copy, undefined when none: a worker taking over a Kafka
+   * partition restores it, so it does not re-learn baselines and raise false anomalies.
+   * Region-wide state is not included: it is not the device's.
+   */
+  snapshot?(device: string): unknown;
+  /**
+   * Replaces the device's state by a snapshot (undefined clears it). Throws on a malformed one,
+   * leaving the state as it was, so the engine can refuse the whole snapshot.
+   */
+  restore?(device: string, state: unknown): void;
 }

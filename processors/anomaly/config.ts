@@ -20,6 +20,7 @@ export const detectionSchema = {
     allowedLatenessMs: { type: 'integer', minimum: 0, default: 60000, description: 'Out-of-order readings up to this far behind their device are still scored; later ones are counted as late and not scored.' },
     stateTtlMs: { type: 'integer', minimum: 60000, default: 86400000, description: 'State of a device silent this long (event time) is dropped.' },
     tickMs: { type: 'integer', minimum: 10, default: 1000, description: 'How often absence (silence) is judged and state expired.' },
+    regionPartials: { type: 'boolean', default: false, description: 'Scaled out (each worker owns a subset of the devices): flood and silence raise no region anomalies themselves; the engine reports region partials (DetectionEngine.regionPartials) for a RegionAggregator to judge over all workers.' },
     range: rangeSchema,
     spike: spikeSchema,
     rate: rateSchema,

@@ -3,6 +3,7 @@ import type { Anomaly, Detector, DetectInput, Emit } from '../../core/anomaly.js
 import type { Stage } from '../../core/runtime/runtime.js';
 import type { Outcome, Reading, Rejection } from '../../core/types.js';
 import type { DetectionConfig } from './config.js';
+import { reportsRegions, type RegionPartial } from './region/partials.js';
 import { buildDetectors } from './registry.js';
 import { ExpiringState, type DetectorContext } from './state.js';
 
@@ -22,6 +23,20 @@ export interface DetectionStats {
 }
 
 /**
+ * One device's detection state, JSON-safe: what a worker taking over its Kafka partition restores
+ * (warm hand-over), so it raises no false anomaly from re-learning the device.
+ */
+export interface DeviceSnapshot {
+  version: typeof SNAPSHOT_VERSION;
+  /** The device's newest event time: what later readings are out of order against. */
+  newest: number;
+  /** Each detector's state of the device, by detector name; absent when it holds none. */
+  detectors: Record<string, unknown>;
+}
+
+const SNAPSHOT_VERSION = 1;
+
+/**
  * Runs the anomaly processors over the pipeline's outcomes, in event time. `observe` is called
  * for each message in arrival order (readings and rejections), `tick` about once a second.
  *
@@ -39,6 +54,8 @@ export class DetectionEngine implements Stage {
   private timer?: NodeJS.Timeout;
   private readonly counts: Omit<DetectionStats, 'devices' | 'state'> = { readings: 0, rejections: 0, outOfOrder: 0, late: 0, unknown: 0, errors: 0, anomalies: {} };
   private readonly emit: Emit;
+  /** Devices whose state changed since the last `takeDirty`. */
+  private dirty = new Set<string>();
 
   constructor(
     private readonly cfg: DetectionConfig,
@@ -51,6 +68,8 @@ export class DetectionEngine implements Stage {
     this.emit = (a: Anomaly) => {
       const k = `${a.detector}.${a.kind}`;
       this.counts.anomalies[k] = (this.counts.anomalies[k] ?? 0) + 1;
+      // A tick changes state too (silence marks the device silent) and says so by an anomaly.
+      if (a.device !== undefined && this.newest.peek(a.device) !== undefined) this.dirty.add(a.device);
       onAnomaly(a);
     };
   }
@@ -76,6 +95,7 @@ export class DetectionEngine implements Stage {
       this.counts.unknown++;
       return;
     }
+    this.dirty.add(r.device);
     const now = this.clock();
     const prev = this.newest.peek(r.device);
     const outOfOrder = prev !== undefined && r.eventMs < prev;
@@ -109,6 +129,87 @@ export class DetectionEngine implements Stage {
     const before = wm - this.cfg.stateTtlMs;
     for (const d of this.detectors) d.expire(before);
     this.newest.expire(before);
+  }
+
+  /**
+   * What this worker knows of each sector-region at the current watermark (flood window counts,
+   * known and silent devices), for a RegionAggregator to sum over workers. Reported by flood and
+   * silence when `detection.regionPartials` is on (they then raise no region anomalies); empty
+   * when it is off.
+   */
+  regionPartials(now = this.clock()): RegionPartial[] {
+    const wm = this.watermark(now);
+    const out: RegionPartial[] = [];
+    if (!this.cfg.regionPartials || wm === -Infinity) return out;
+    for (const d of this.detectors) if (reportsRegions(d)) this.safely(d, () => out.push(...d.regionPartials(wm)));
+    return out;
+  }
+
+  /** The device's state in every detector, JSON-safe; undefined when the engine holds none. */
+  snapshotDevice(id: string): DeviceSnapshot | undefined {
+    const newest = this.newest.peek(id);
+    if (newest === undefined) return undefined;
+    const detectors: Record<string, unknown> = {};
+    for (const d of this.detectors) {
+      const s = d.snapshot?.(id);
+      if (s !== undefined) detectors[d.name] = s;
+    }
+    return { version: SNAPSHOT_VERSION, newest, detectors };
+  }
+
+  /**
+   * Replaces the device's state by a snapshot (from `snapshotDevice`, possibly of another worker,
+   * through JSON). Detectors it does not name start the device afresh; names this engine does not
+   * run are ignored. A malformed snapshot is refused as a whole: false, and nothing changes.
+   * Meant for before the device's first reading here: it overwrites what was learnt meanwhile.
+   */
+  restoreDevice(id: string, snap: unknown): boolean {
+    if (typeof snap !== 'object' || snap === null) return false;
+    const { version, newest, detectors } = snap as Partial<Record<keyof DeviceSnapshot, unknown>>;
+    if (version !== SNAPSHOT_VERSION || typeof newest !== 'number' || !Number.isFinite(newest)) return false;
+    if (typeof detectors !== 'object' || detectors === null || Array.isArray(detectors)) return false;
+    const given = detectors as Record<string, unknown>;
+    const done: { d: Detector; before: unknown }[] = [];
+    try {
+      for (const d of this.detectors) {
+        if (!d.restore) continue;
+        const before = d.snapshot?.(id);
+        d.restore(id, Object.hasOwn(given, d.name) ? given[d.name] : undefined);
+        done.push({ d, before });
+      }
+    } catch {
+      // Put back what the detectors restored so far: all or nothing.
+      for (const { d, before } of done) this.safely(d, () => d.restore!(id, before));
+      return false;
+    }
+    this.newest.set(id, newest, newest);
+    // The restored device's events were seen (by the previous owner): the watermark moves up to
+    // them as for a reading, without jumping ahead by wall time since an older arrival.
+    const now = this.clock();
+    if (newest > this.maxEvent) {
+      this.maxEvent = Math.min(newest, now);
+      this.lastArrival = now;
+    }
+    return true;
+  }
+
+  /** Devices whose state changed (a reading, or a tick's anomaly) since the last call: to checkpoint. */
+  takeDirty(): Set<string> {
+    const out = this.dirty;
+    this.dirty = new Set();
+    return out;
+  }
+
+  /** Marks a device to be checkpointed again (its last checkpoint did not go out). */
+  markDirty(id: string): void {
+    if (this.newest.peek(id) !== undefined) this.dirty.add(id);
+  }
+
+  /** Drops all the device's state: another worker owns it now, so this one must not judge it (silence). */
+  forgetDevice(id: string): void {
+    for (const d of this.detectors) if (d.restore) this.safely(d, () => d.restore!(id, undefined));
+    this.newest.delete(id);
+    this.dirty.delete(id);
   }
 
   /** A processor bug must not stop the pipeline: it is logged and counted. */

@@ -23,10 +23,10 @@ export function buildDetectors(cfg: DetectionConfig, ctx: DetectorContext): Dete
     spike: () => spikeDetector(cfg.spike),
     rate: () => rateDetector(cfg.rate),
     flatline: () => flatlineDetector(cfg.flatline),
-    silence: () => silenceDetector(cfg.silence),
+    silence: () => silenceDetector(cfg.silence, cfg.regionPartials),
     replay: () => replayDetector(cfg.replay, ctx),
     forgery: () => forgeryDetector(cfg.forgery, ctx),
-    flood: () => floodDetector(cfg.flood),
+    flood: () => floodDetector(cfg.flood, cfg.regionPartials),
     v2x: () => v2xDetector(cfg.v2x),
     energy: () => energyDetector(cfg.energy),
   };

@@ -1,5 +1,5 @@
-import type { CatalogueView } from '../../core/catalogue.js';
-import type { Anomaly, DetectInput } from '../../core/anomaly.js';
+import { GRADE_RANK, type CatalogueView, type Grade } from '../../core/catalogue.js';
+import type { Anomaly, Detector, DetectInput } from '../../core/anomaly.js';
 import type { Rejection } from '../../core/types.js';
 import { eventTimeMs } from '../wire-payload.js';
 import { parseTopic } from '../../core/topic.js';
@@ -11,6 +11,8 @@ import { parseTopic } from '../../core/topic.js';
  */
 export class ExpiringState<T> {
   private readonly map = new Map<string, { s: T; at: number }>();
+  /** Device -> its `device|…` keys; built on the first snapshot, so only users of snapshots pay for it. */
+  private byDevice?: Map<string, string[]>;
 
   /** The state of `key`, created by `init` if absent; marks it touched at `at` (event ms). */
   get(key: string, at: number, init: () => T): T {
@@ -18,11 +20,13 @@ export class ExpiringState<T> {
     if (!e) {
       e = { s: init(), at };
       this.map.set(key, e);
+      this.index(key);
     } else if (at > e.at) e.at = at;
     return e.s;
   }
 
   set(key: string, value: T, at: number): void {
+    if (!this.map.has(key)) this.index(key);
     this.map.set(key, { s: value, at });
   }
 
@@ -31,11 +35,11 @@ export class ExpiringState<T> {
   }
 
   delete(key: string): void {
-    this.map.delete(key);
+    if (this.map.delete(key)) this.unindex(key);
   }
 
   expire(before: number): void {
-    for (const [k, e] of this.map) if (e.at < before) this.map.delete(k);
+    for (const [k, e] of this.map) if (e.at < before) this.delete(k);
   }
 
   get size(): number {
@@ -45,6 +49,121 @@ export class ExpiringState<T> {
   entries(): IterableIterator<[string, { s: T; at: number }]> {
     return this.map.entries();
   }
+
+  /** Keys of `device`: the key `device` itself and the `device|…` ones (not region keys). */
+  keysOf(device: string): string[] {
+    if (!this.byDevice) {
+      this.byDevice = new Map();
+      for (const k of this.map.keys()) this.index(k);
+    }
+    const keys = this.byDevice.get(device) ?? [];
+    return this.map.has(device) ? [device, ...keys] : [...keys];
+  }
+
+  /**
+   * The entries of `device` with their touch times, undefined when it has none. Keys are given
+   * relative to the device ('' for the key `device`), so a restore can only write its own keys.
+   */
+  snapshot(device: string, encode: (v: T) => unknown = (v) => structuredClone(v)): Entry[] | undefined {
+    const out: Entry[] = [];
+    for (const k of this.keysOf(device)) {
+      const e = this.map.get(k)!;
+      out.push([k.slice(device.length + 1), e.at, encode(e.s)]);
+    }
+    return out.length ? out : undefined;
+  }
+
+  /** Replaces the entries of `device` by decoded snapshot entries (see `decodeEntries`). */
+  restore(device: string, entries: [string, number, T][]): void {
+    for (const k of this.keysOf(device)) this.delete(k);
+    for (const [rel, at, v] of entries) this.set(rel === '' ? device : `${device}|${rel}`, v, at);
+  }
+
+  private index(key: string): void {
+    if (!this.byDevice) return;
+    const i = key.indexOf('|');
+    if (i < 0) return;
+    const dev = key.slice(0, i);
+    const keys = this.byDevice.get(dev);
+    if (keys) keys.push(key);
+    else this.byDevice.set(dev, [key]);
+  }
+
+  private unindex(key: string): void {
+    if (!this.byDevice) return;
+    const i = key.indexOf('|');
+    if (i < 0) return;
+    const dev = key.slice(0, i);
+    const keys = this.byDevice.get(dev)?.filter((k) => k !== key);
+    if (keys?.length) this.byDevice.set(dev, keys);
+    else this.byDevice.delete(dev);
+  }
+}
+
+/** One snapshotted entry: key (relative to the device, or a vehicle id), touch time, state. */
+export type Entry = [key: string, at: number, state: unknown];
+
+/** Checks and copies a value from JSON: undefined when it is malformed. */
+export type Check<T> = (j: unknown, key: string) => T | undefined;
+
+export const isNum: Check<number> = (j) => (typeof j === 'number' && Number.isFinite(j) ? j : undefined);
+export const isStr: Check<string> = (j) => (typeof j === 'string' ? j : undefined);
+export const isBool: Check<boolean> = (j) => (typeof j === 'boolean' ? j : undefined);
+export const isGrade: Check<Grade> = (j) => (typeof j === 'string' && Object.hasOwn(GRADE_RANK, j) ? (j as Grade) : undefined);
+const isObj = (j: unknown): j is Record<string, unknown> => typeof j === 'object' && j !== null && !Array.isArray(j);
+
+/** An object with exactly the checked fields (others are dropped). */
+export function obj<T>(spec: { [K in keyof T]: Check<T[K]> }): Check<T> {
+  return (j, key) => {
+    if (!isObj(j)) return undefined;
+    const out = {} as T;
+    for (const f of Object.keys(spec) as (keyof T & string)[]) {
+      const v = spec[f](j[f], key);
+      if (v === undefined) return undefined;
+      out[f] = v;
+    }
+    return out;
+  };
+}
+
+/** A record of checked values (field name -> value). */
+export function rec<T>(of: Check<T>): Check<Record<string, T>> {
+  return (j, key) => {
+    if (!isObj(j)) return undefined;
+    const out: Record<string, T> = {};
+    for (const [f, x] of Object.entries(j)) {
+      const v = of(x, key);
+      if (v === undefined || f === '__proto__') return undefined;
+      out[f] = v;
+    }
+    return out;
+  };
+}
+
+/** Thrown by a detector's `restore` for a malformed snapshot. */
+export class SnapshotError extends Error {}
+
+/** Decodes snapshot entries, all or nothing: throws SnapshotError on anything malformed. */
+export function decodeEntries<T>(snap: unknown, check: Check<T>): [string, number, T][] {
+  if (!Array.isArray(snap)) throw new SnapshotError('snapshot is not a list of entries');
+  return snap.map((e: unknown) => {
+    if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || typeof e[1] !== 'number' || !Number.isFinite(e[1])) throw new SnapshotError('malformed entry');
+    const [key, at] = e as [string, number];
+    const v = check(e[2], key);
+    if (v === undefined) throw new SnapshotError(`malformed state of ${key || 'the device'}`);
+    return [key, at, v];
+  });
+}
+
+/**
+ * `snapshot` and `restore` of a detector whose per-device state is one ExpiringState keyed by
+ * `device` or `device|…`. `encode` turns a non-JSON value (a Float64Array) into JSON.
+ */
+export function perDevice<T>(state: ExpiringState<T>, check: Check<T>, encode?: (v: T) => unknown): Required<Pick<Detector, 'snapshot' | 'restore'>> {
+  return {
+    snapshot: (device) => state.snapshot(device, encode),
+    restore: (device, snap) => state.restore(device, snap === undefined ? [] : decodeEntries(snap, check)),
+  };
 }
 
 /** What detectors may look up: swapped as a whole on hot reload, so read it on each call. */

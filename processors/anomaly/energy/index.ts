@@ -1,5 +1,5 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState, num } from '../state.js';
+import { anomalyOf, ExpiringState, isNum, num, perDevice, rec } from '../state.js';
 import type { EnergyConfig } from './config.js';
 
 const PHASES = ['a', 'b', 'c'];
@@ -43,5 +43,6 @@ export function energyDetector(cfg: EnergyConfig): Detector {
     },
     expire: (before) => counters.expire(before),
     size: () => counters.size,
+    ...perDevice(counters, rec(isNum)),
   };
 }

@@ -1,5 +1,5 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState, num } from '../state.js';
+import { anomalyOf, ExpiringState, isBool, isNum, num, obj, perDevice, rec } from '../state.js';
 import type { FlatlineConfig } from './config.js';
 
 interface Run {
@@ -40,5 +40,6 @@ export function flatlineDetector(cfg: FlatlineConfig): Detector {
     },
     expire: (before) => runs.expire(before),
     size: () => runs.size,
+    ...perDevice(runs, rec(obj<Run>({ v: isNum, n: isNum, since: isNum, fired: isBool }))),
   };
 }

@@ -1,6 +1,8 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState } from '../state.js';
+import { mergeFacts, type FloodPartial, type RegionFacts, type RegionPartialSource } from '../region/partials.js';
+import { anomalyOf, ExpiringState, isBool, isNum, obj, perDevice } from '../state.js';
 import type { FloodConfig } from './config.js';
+import { floods, MIN_REGION_PAIRS, regionFloodAnomaly } from './rules.js';
 
 interface Counter {
   window: number;
@@ -12,15 +14,19 @@ interface Counter {
 /**
  * Flood: counts readings per device and message type, and per sector-region, in event-time
  * windows; more than `factor` x the count the catalogue's update cycle implies (plus `slack`)
- * is a flood. Fires once per window and key.
+ * is a flood. Fires once per window and key. With `regionPartials` it only counts regions (all
+ * their readings), for `regionPartials()` and a RegionAggregator to judge over all workers.
  */
-export function floodDetector(cfg: FloodConfig): Detector {
+export function floodDetector(cfg: FloodConfig, regionPartials = false): Detector & RegionPartialSource {
   const devices = new ExpiringState<Counter>();
-  const regions = new ExpiringState<Counter & { devices: Set<string> }>();
-  const over = (c: Counter, window: number) => {
+  const regions = new ExpiringState<Counter & { devices: Set<string>; facts?: RegionFacts; last?: number }>();
+  const count = (c: Counter, window: number) => {
     if (c.window !== window) Object.assign(c, { window, n: 0, fired: false });
     c.n++;
-    if (c.fired || c.n <= cfg.factor * c.expected + cfg.slack) return false;
+  };
+  const over = (c: Counter, window: number) => {
+    count(c, window);
+    if (c.fired || !floods(cfg, c.n, c.expected)) return false;
     return (c.fired = true);
   };
   return {
@@ -40,8 +46,13 @@ export function floodDetector(cfg: FloodConfig): Detector {
         g.devices.add(pair);
         g.expected += perWindow;
       }
-      if (g.devices.size >= 3 && over(g, window)) {
-        emit(anomalyOf(i, { detector: 'flood', kind: 'region', category: 'network-attack', device: undefined, regionWide: true, value: g.n, detail: `${i.device.sector} region ${i.device.region}: more than ${g.n - 1} messages in ${cfg.windowMs / 1000} s (expected ${g.expected.toFixed(0)})` }));
+      const facts: RegionFacts = { sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, criticalInfrastructure: i.device.criticalInfrastructure };
+      if (regionPartials) {
+        count(g, window);
+        g.facts = mergeFacts(g.facts, facts);
+        g.last = g.n === 1 ? r.eventMs : Math.max(g.last ?? r.eventMs, r.eventMs);
+      } else if (g.devices.size >= MIN_REGION_PAIRS && over(g, window)) {
+        emit(regionFloodAnomaly(cfg, facts, g.n, g.expected, r.eventMs));
       }
     },
     expire(before) {
@@ -49,5 +60,14 @@ export function floodDetector(cfg: FloodConfig): Detector {
       regions.expire(before);
     },
     size: () => devices.size,
+    // Device counters only: region counts are not a device's (they sum over workers instead).
+    ...perDevice(devices, obj<Counter>({ window: isNum, n: isNum, fired: isBool, expected: isNum })),
+    regionPartials(watermark: number): FloodPartial[] {
+      const out: FloodPartial[] = [];
+      for (const [, { s: g }] of regions.entries()) {
+        if (g.facts) out.push({ detector: 'flood', ...g.facts, watermark, window: g.window, n: g.n, expected: g.expected, pairs: g.devices.size, eventMs: g.last ?? watermark });
+      }
+      return out;
+    },
   };
 }

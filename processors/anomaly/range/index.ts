@@ -1,6 +1,6 @@
 import type { Detector, Emit, DetectInput } from '../../../core/anomaly.js';
 import type { Rejection } from '../../../core/types.js';
-import { anomalyOf, anomalyOfRejection, ExpiringState, num, type DetectorContext } from '../state.js';
+import { anomalyOf, anomalyOfRejection, ExpiringState, isNum, num, perDevice, rec, type DetectorContext } from '../state.js';
 import type { RangeConfig } from './config.js';
 
 /**
@@ -44,5 +44,6 @@ export function rangeDetector(cfg: RangeConfig, ctx: DetectorContext): Detector 
     },
     expire: (before) => runs.expire(before),
     size: () => runs.size,
+    ...perDevice(runs, rec(isNum)),
   };
 }

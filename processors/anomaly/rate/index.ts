@@ -1,5 +1,5 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState, num } from '../state.js';
+import { anomalyOf, ExpiringState, isNum, num, obj, perDevice, rec } from '../state.js';
 import type { RateConfig } from './config.js';
 
 /**
@@ -31,5 +31,6 @@ export function rateDetector(cfg: RateConfig): Detector {
     },
     expire: (before) => last.expire(before),
     size: () => last.size,
+    ...perDevice(last, obj({ t: isNum, v: rec(isNum) })),
   };
 }

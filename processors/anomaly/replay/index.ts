@@ -1,6 +1,6 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
 import type { Rejection } from '../../../core/types.js';
-import { anomalyOf, anomalyOfRejection, ExpiringState, type DetectorContext } from '../state.js';
+import { anomalyOf, anomalyOfRejection, ExpiringState, isNum, perDevice, type Check, type DetectorContext } from '../state.js';
 import type { ReplayConfig } from './config.js';
 
 /**
@@ -12,6 +12,13 @@ import type { ReplayConfig } from './config.js';
  */
 export function replayDetector(cfg: ReplayConfig, ctx: DetectorContext): Detector & { lateToo: true } {
   const last = new ExpiringState<{ seq: number; t: number }>();
+  // JSON has no -Infinity (no reading accepted yet): it is stored as null.
+  const check: Check<{ seq: number; t: number }> = (j, k) => {
+    const { seq, t } = (j ?? {}) as { seq?: unknown; t?: unknown };
+    const s = isNum(seq, k);
+    const at = t === null ? -Infinity : isNum(t, k);
+    return s === undefined || at === undefined ? undefined : { seq: s, t: at };
+  };
   return {
     name: 'replay',
     lateToo: true,
@@ -35,5 +42,6 @@ export function replayDetector(cfg: ReplayConfig, ctx: DetectorContext): Detecto
     },
     expire: (before) => last.expire(before),
     size: () => last.size,
+    ...perDevice(last, check, (s) => ({ seq: s.seq, t: Number.isFinite(s.t) ? s.t : null })),
   };
 }

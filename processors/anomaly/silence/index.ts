@@ -1,7 +1,9 @@
 import { higherGrade, type Grade } from '../../../config/catalogue.js';
-import type { Anomaly, Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { ExpiringState } from '../state.js';
+import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
+import { mergeFacts, regionKey, type RegionPartialSource, type SilencePartial } from '../region/partials.js';
+import { ExpiringState, isBool, isGrade, isNum, isStr, obj, perDevice } from '../state.js';
 import type { SilenceConfig } from './config.js';
+import { isQuiet, regionOutageAnomaly, stepOutage } from './rules.js';
 
 interface DeviceClock {
   last: number;
@@ -18,9 +20,10 @@ interface DeviceClock {
  * Silence (deadman), in event time: a device whose newest reading is more than `factor` x its
  * update cycle behind the watermark is silent (once per silence; it clears when the device
  * speaks). When `regionRatio` of a sector-region's known devices are silent together, the
- * region is (possible outage: power, network or an attack on the gateway).
+ * region is (possible outage: power, network or an attack on the gateway). With `regionPartials`
+ * it leaves regions to `regionPartials()` and a RegionAggregator judging over all workers.
  */
-export function silenceDetector(cfg: SilenceConfig): Detector {
+export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Detector & RegionPartialSource {
   const devices = new ExpiringState<DeviceClock>();
   const regionsDown = new Set<string>();
   return {
@@ -36,8 +39,7 @@ export function silenceDetector(cfg: SilenceConfig): Detector {
     tick(watermark: number, emit: Emit) {
       const regions = new Map<string, { total: number; silent: number; code: string; grade: Grade; critical: boolean; sector: string; region: string }>();
       for (const [id, { s: d }] of devices.entries()) {
-        const limit = Math.max(cfg.minSilenceMs, cfg.factor * d.cycle);
-        const quiet = watermark - d.last > limit;
+        const quiet = isQuiet(cfg, d.last, d.cycle, watermark);
         if (quiet && !d.silent) {
           d.silent = true;
           emit({ detector: 'silence', kind: 'device', category: 'device-fault', baseLevel: 4, sector: d.sector, region: d.region, device: id, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, eventMs: watermark, detail: `no reading for ${Math.round((watermark - d.last) / 1000)} s (update cycle ${d.cycle / 1000} s)` });
@@ -51,15 +53,25 @@ export function silenceDetector(cfg: SilenceConfig): Detector {
         g.grade = higherGrade(g.grade, d.grade);
       }
       for (const [key, g] of regions) {
-        const down = g.total >= cfg.regionMinDevices && g.silent / g.total >= cfg.regionRatio;
-        if (down && !regionsDown.has(key)) {
-          regionsDown.add(key);
-          const a: Anomaly = { detector: 'silence', kind: 'region', category: 'device-fault', baseLevel: 4, sector: g.sector, region: g.region, code: g.code, grade: g.grade, criticalInfrastructure: g.critical, regionWide: true, eventMs: watermark, value: g.silent, detail: `${g.silent} of ${g.total} ${g.sector} devices in ${g.region} are silent: possible outage` };
-          emit(a);
-        } else if (!down && g.silent / g.total < cfg.regionRatio / 2) regionsDown.delete(key);
+        if (regionPartials) break;
+        if (stepOutage(cfg, regionsDown, key, g.silent, g.total)) emit(regionOutageAnomaly({ sector: g.sector, region: g.region, code: g.code, grade: g.grade, criticalInfrastructure: g.critical }, g.silent, g.total, watermark));
       }
     },
     expire: (before) => devices.expire(before),
     size: () => devices.size,
+    // `silent` goes too, so the new worker does not raise the same silence again.
+    ...perDevice(devices, obj<DeviceClock>({ last: isNum, cycle: isNum, sector: isStr, region: isStr, code: isStr, grade: isGrade, critical: isBool, silent: isBool })),
+    regionPartials(watermark: number): SilencePartial[] {
+      const out = new Map<string, SilencePartial>();
+      for (const [, { s: d }] of devices.entries()) {
+        const key = regionKey(d);
+        let g = out.get(key);
+        if (!g) out.set(key, (g = { detector: 'silence', sector: d.sector, region: d.region, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, watermark, total: 0, silent: 0 }));
+        mergeFacts(g, { sector: d.sector, region: d.region, code: d.code, grade: d.grade, criticalInfrastructure: d.critical });
+        g.total++;
+        if (isQuiet(cfg, d.last, d.cycle, watermark)) g.silent++;
+      }
+      return [...out.values()];
+    },
   };
 }

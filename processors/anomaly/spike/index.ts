@@ -1,5 +1,5 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState, num } from '../state.js';
+import { anomalyOf, ExpiringState, isNum, num, perDevice, type Check } from '../state.js';
 import type { SpikeConfig } from './config.js';
 import { SeriesScorer } from './score.js';
 
@@ -14,6 +14,9 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
   const base = new SeriesScorer(cfg);
   const scorers = new Map(Object.entries(cfg.overrides).map(([m, o]) => [m, new SeriesScorer({ ...cfg, ...o })]));
   const states = new ExpiringState<Float64Array>();
+  const length = (m: string) => (cfg.fields[m] ?? []).reduce((a, f) => a + ((cfg.seasonal[m] ?? []).includes(f) ? HOURS : 1), 0) * SeriesScorer.SLOTS;
+  // Stored as a plain array; one of another length was made under other fields and is refused.
+  const check: Check<Float64Array> = (j, m) => (Array.isArray(j) && j.length > 0 && j.length === length(m) && j.every((x) => isNum(x, m) !== undefined) ? Float64Array.from(j as number[]) : undefined);
   return {
     name: 'spike',
     reading(i: DetectInput, emit: Emit) {
@@ -21,8 +24,7 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
       if (!fields) return;
       const seasonal = cfg.seasonal[i.entry.measurement] ?? [];
       const slots = fields.map((f) => (seasonal.includes(f) ? HOURS : 1));
-      const total = slots.reduce((a, b) => a + b, 0) * SeriesScorer.SLOTS;
-      const s = states.get(`${i.reading.device}|${i.entry.measurement}`, i.reading.eventMs, () => new Float64Array(total));
+      const s = states.get(`${i.reading.device}|${i.entry.measurement}`, i.reading.eventMs, () => new Float64Array(length(i.entry.measurement)));
       const hour = Math.floor(((i.reading.eventMs / 3_600_000 + 8) % 24 + 24) % 24);
       const scorer = scorers.get(i.entry.measurement) ?? base;
       let at = 0;
@@ -42,5 +44,6 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
     },
     expire: (before) => states.expire(before),
     size: () => states.size,
+    ...perDevice(states, check, (s) => Array.from(s)),
   };
 }

@@ -1,5 +1,5 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState, num } from '../state.js';
+import { anomalyOf, decodeEntries, ExpiringState, isNum, num, obj, type Entry } from '../state.js';
 import type { V2xConfig } from './config.js';
 
 const EARTH_M = 6_371_000;
@@ -11,12 +11,21 @@ export function haversine(lat1: number, lon1: number, lat2: number, lon2: number
   return 2 * EARTH_M * Math.asin(Math.min(1, Math.sqrt(a)));
 }
 
+interface Position {
+  lat: number;
+  lon: number;
+  t: number;
+}
+
 /**
  * V2X position plausibility (VeReMi-style speed check): consecutive positions of one vehicle
  * (its pseudonymised id) implying a speed above `maxSpeed` are a GPS spoofing signal.
+ * A vehicle's state belongs to the device (roadside unit) that last reported it: that is what a
+ * device snapshot carries (found by a scan: vehicles are keyed by their own id).
  */
 export function v2xDetector(cfg: V2xConfig): Detector {
-  const vehicles = new ExpiringState<{ lat: number; lon: number; t: number }>();
+  const vehicles = new ExpiringState<Position & { dev: string }>();
+  const position = obj<Position>({ lat: isNum, lon: isNum, t: isNum });
   return {
     name: 'v2x',
     reading(i: DetectInput, emit: Emit) {
@@ -27,7 +36,7 @@ export function v2xDetector(cfg: V2xConfig): Detector {
       if (typeof id !== 'string' || lat === undefined || lon === undefined) return;
       const t = i.reading.eventMs;
       const prev = vehicles.peek(id);
-      vehicles.get(id, t, () => ({ lat, lon, t }));
+      vehicles.get(id, t, () => ({ lat, lon, t, dev: i.reading.device }));
       const s = vehicles.peek(id)!;
       if (prev && t >= prev.t && t - prev.t <= cfg.maxGapMs) {
         const d = haversine(prev.lat, prev.lon, lat, lon);
@@ -36,9 +45,20 @@ export function v2xDetector(cfg: V2xConfig): Detector {
           emit(anomalyOf(i, { detector: 'v2x', kind: 'position_jump', category: 'network-attack', field: 'lat', value: Math.round(d / dt), detail: `vehicle ${id} moved ${Math.round(d)} m in ${dt.toFixed(1)} s (${Math.round(d / dt)} m/s): implausible position` }));
         }
       }
-      Object.assign(s, { lat, lon, t });
+      Object.assign(s, { lat, lon, t, dev: i.reading.device });
     },
     expire: (before) => vehicles.expire(before),
     size: () => vehicles.size,
+    snapshot(device) {
+      const out: Entry[] = [];
+      for (const [id, { s, at }] of vehicles.entries()) if (s.dev === device) out.push([id, at, { lat: s.lat, lon: s.lon, t: s.t }]);
+      return out.length ? out : undefined;
+    },
+    restore(device, snap) {
+      const list = snap === undefined ? [] : decodeEntries(snap, position);
+      for (const [id, { s }] of [...vehicles.entries()]) if (s.dev === device) vehicles.delete(id);
+      // A vehicle seen since by another roadside unit keeps its newer position.
+      for (const [id, at, p] of list) if (!((vehicles.peek(id)?.t ?? -Infinity) > p.t)) vehicles.set(id, { ...p, dev: device }, at);
+    },
   };
 }
