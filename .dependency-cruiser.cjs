@@ -48,6 +48,8 @@ module.exports = {
       from: { path: '^(ingest|processors|storage|deadletter|alerts)/' },
       to: { pathNot: ['^(core|config|node_modules)/', '^$1/'], dependencyTypesNot: ['core'] },
     },
+    onlyImports('kafka-transport', 'kafka', ['core', 'kafka'],
+      'kafka/ carries records between the roles of the scale-out topology; it knows the contracts in core/ only.'),
     onlyImports('capacity-layer', 'capacity', ['core', 'config', 'storage', 'capacity'],
       'capacity/ plans from stored statistics: it may read storage/ but not the live pipeline stages.'),
     onlyImports('server-layer', 'server', ['core', 'config', 'alerts', 'capacity', 'server'],

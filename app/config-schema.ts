@@ -5,6 +5,7 @@
  */
 import { deliverySchema, incidentsSchema } from '../alerts/config.js';
 import { capacitySchema } from '../capacity/config.js';
+import { kafkaSchema } from '../kafka/config.js';
 import { detectionSchema } from '../processors/anomaly/config.js';
 import { apiTokenSchema } from '../server/auth.js';
 
@@ -107,6 +108,7 @@ export const pipelineSchema = {
         host: { type: 'string', default: '127.0.0.1' },
       },
     },
+    kafka: kafkaSchema,
     detection: detectionSchema,
     capacity: capacitySchema,
     incidents: incidentsSchema,

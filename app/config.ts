@@ -31,6 +31,7 @@ function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
   c.catalogue = s('JL_CATALOGUE') ?? c.catalogue;
   c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;
   c.pseudonymKey = s('JL_PSEUDONYM_KEY') ?? c.pseudonymKey;
+  c.kafka.brokers = s('JL_KAFKA_BROKERS') ?? c.kafka.brokers;
   const level = s('JL_LOG_LEVEL');
   if (level !== undefined) {
     if (!isLogLevel(level)) throw new ConfigError('environment', 'JL_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);

@@ -4,11 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
-import { EgressPolicy } from '../alerts/egress.js';
-import { incidentLine, openGaugeLines } from '../alerts/incident-points.js';
 import { IncidentManager } from '../alerts/incidents.js';
-import { checkpointLine, loadLogKey, logKeyFile } from '../alerts/incident-log.js';
-import { Outbox } from '../alerts/outbox.js';
 import { SubscriptionStore } from '../alerts/subscriptions.js';
 import { StatisticsReporter } from '../capacity/reporter.js';
 import { runCapacityPlan } from '../capacity/run.js';
@@ -30,6 +26,7 @@ import { BestEffortLines } from '../storage/influx/best-effort.js';
 import { InfluxOutput, NoOutput } from '../storage/influx/output.js';
 import { Spool } from '../storage/spool/spool.js';
 import { connectInflux, type InfluxConnection } from './influx.js';
+import { buildIncidentStage } from './incident-stage.js';
 import { ProgressLog } from './progress.js';
 
 export interface PipelineOptions {
@@ -137,27 +134,9 @@ export class Pipeline implements Stages {
       started.push({ close: () => influx.writer?.close() }, { close: () => influx.influxd?.stop() });
       // Side data (the dashboards' copy) is written only while the output is up; read at flush time.
       const sideWriter = () => (runtime.health().outputUp ? influx.writer : undefined);
-      // Webhooks may not reach the pipeline's own InfluxDB and broker unless listed (alerts.egress).
-      const egress = new EgressPolicy(config.alerts.egress, [{ name: 'InfluxDB', url: influx.url ?? '' }, { name: 'MQTT broker', url: config.mqtt.url ?? broker!.url }]);
-      const subscriptions = new SubscriptionStore(join(config.dataDir, 'subscriptions.json'), egress);
-      const dispatcher = new AlertDispatcher(subscriptions, new Outbox(join(config.dataDir, 'alerts', 'outbox.jsonl')), config.alerts, log, egress, publish);
-      started.push({ close: () => dispatcher.stop() }, { close: () => dispatcher.outbox.close() });
-      // Incident events as they happen, and every 10 s the open incidents per level (a gauge).
-      const incidentPoints = new BestEffortLines('incident points', sideWriter, log, { flushEveryMs: 1000, periodic: { everyMs: 10_000, lines: () => openGaugeLines(incidents.all(), Date.now()) } });
-      // The whole log is written to InfluxDB again at start (points overwrite), so dashboards catch up.
-      // Log records are HMAC'd under a key kept outside the data dir; head checkpoints go off the host.
-      const logKey = loadLogKey(logKeyFile(config.file, config.incidents.logKeyFile), config.dataDir, process.env, log);
-      const incidents = new IncidentManager(join(config.dataDir, 'incidents', 'incidents.log'), config.incidents, log, Date.now, (r) => incidentPoints.push([incidentLine(r.event, r.incident, r.at, r.n)]), {
-        key: logKey,
-        // The head of the log, anchored off this host: in InfluxDB and with every subscriber.
-        onCheckpoint: (c) => {
-          incidentPoints.push([checkpointLine(c)]);
-          dispatcher.onCheckpoint(c);
-        },
-      });
-      started.push(incidents);
-      incidents.on(dispatcher.onIncident);
-      incidents.on((event, inc, n) => incidentPoints.push([incidentLine(event, inc, Date.now(), n)]));
+      const stage = buildIncidentStage(config, config.dataDir, log, publish, sideWriter, { influxUrl: influx.url, mqttUrl: config.mqtt.url ?? broker!.url });
+      const { incidents, subscriptions, dispatcher, points: incidentPoints } = stage;
+      started.push({ close: () => stage.stop() });
       const detection = new DetectionEngine(config.detection, live, (a) => incidents.observe(a), log);
       started.push({ close: () => detection.stop() });
 
@@ -332,7 +311,7 @@ export class Pipeline implements Stages {
 }
 
 /** The key of the pseudonymising hash: configured, or made once and kept in the data dir. */
-function pseudonymKey(config: PipelineConfig): Buffer {
+export function pseudonymKey(config: PipelineConfig): Buffer {
   if (config.pseudonymKey) return Buffer.from(config.pseudonymKey, 'hex');
   const file = join(config.dataDir, 'pseudonym.key');
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -340,7 +319,7 @@ function pseudonymKey(config: PipelineConfig): Buffer {
 }
 
 /** Configured tokens, or one admin token generated once into the data dir (demo, npm start). */
-function apiTokens(config: PipelineConfig, log: Logger): ApiToken[] {
+export function apiTokens(config: PipelineConfig, log: Logger): ApiToken[] {
   if (config.api.tokens.length) return config.api.tokens;
   const file = join(config.dataDir, 'api-token');
   if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });

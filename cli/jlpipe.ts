@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { Pipeline } from '../app/pipeline.js';
+import type { RoleName } from '../app/roles/role.js';
+import { ROLES, startRole } from '../app/roles/start.js';
+import { Supervisor } from '../app/roles/supervisor.js';
+import type { Catalogue } from '../config/catalogue.js';
+import { MockCluster } from '../kafka/mock-cluster.js';
+import { topicSpecs } from '../kafka/topics.js';
 import { loadCatalogue } from '../config/catalogue.js';
 import { loadRegistry, type Registry } from '../config/devices.js';
 import { loadPipelineConfig, redact } from '../app/config.js';
@@ -46,29 +52,74 @@ program
   .addOption(configOption)
   .option('--simulate', 'also run the simulator (and a local influxd when no InfluxDB is configured)')
   .option('--rate <n>', 'simulator messages per second, round-robin (default: every device at its catalogue update cycle)')
-  .action((o: { config?: string; simulate?: boolean; rate?: string }) =>
+  .addOption(new Option('--role <role>', 'run one role of the Kafka topology (SPEC 8) in this process').choices(ROLES))
+  .option('--instance <id>', 'with --role: this process\'s stable id (MQTT session, Kafka client id, data dir); env JL_INSTANCE', process.env.JL_INSTANCE ?? '1')
+  .option('--workers [n]', 'run the Kafka topology on this machine: a gateway, n workers (default: one per core) and an incident manager, as child processes')
+  .action((o: { config?: string; simulate?: boolean; rate?: string; role?: RoleName; instance: string; workers?: string | boolean }) =>
     run(async () => {
       const config = loadPipelineConfig(o.config);
-      const pipeline = await Pipeline.start(config, { localInflux: !!o.simulate });
+      const log = pino({ level: config.log.level, base: { svc: 'jlpipe' } });
+      let stopApp: () => Promise<void>;
       let sim: Simulator | undefined;
-      if (o.simulate) {
-        const url = config.mqtt.url ?? pipeline.broker!.url;
+      const simulate = (url: string, registry: Registry, catalogue: Catalogue) => {
         const rate = o.rate === undefined ? undefined : Number(o.rate);
-        sim = new Simulator({ url, fleet: fleetOf(pipeline.live.registry()), rate, dropout: 0.002, cadence: catalogueCadence(pipeline.live.catalogue()) }, pipeline.log);
-        sim.run().catch((e: Error) => pipeline.log.error({ err: e.message }, 'simulator stopped'));
-        pipeline.log.info({ devices: pipeline.live.registry().size, rate: rate ?? 'catalogue update cycles' }, 'simulator started');
+        sim = new Simulator({ url, fleet: fleetOf(registry), rate, dropout: 0.002, cadence: catalogueCadence(catalogue) }, log);
+        sim.run().catch((e: Error) => log.error({ err: e.message }, 'simulator stopped'));
+        log.info({ devices: registry.size, rate: rate ?? 'catalogue update cycles' }, 'simulator started');
+      };
+      if (o.role) {
+        if (!/^[A-Za-z0-9_-]{1,40}$/.test(o.instance)) throw new ConfigError('command line', '--instance', `must be 1-40 letters, digits, _ or -, got "${o.instance}"`);
+        const role = await startRole(o.role, o.instance, config, log);
+        stopApp = () => role.stop();
+      } else if (o.workers !== undefined) {
+        const workers = o.workers === true ? undefined : Number(o.workers);
+        if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new ConfigError('command line', '--workers', `must be an integer from 1 to 64, got "${String(o.workers)}"`);
+        const sup = await Supervisor.start(config, { workers, entry: process.argv[1], configFile: o.config, localInflux: !!o.simulate }, log);
+        if (o.simulate) {
+          const catalogue = loadCatalogue(config.catalogue);
+          simulate(sup.mqttUrl, loadRegistry(config.devices, catalogue), catalogue);
+        }
+        stopApp = () => sup.stop();
+      } else {
+        const pipeline = await Pipeline.start(config, { localInflux: !!o.simulate, logger: log });
+        if (o.simulate) simulate(config.mqtt.url ?? pipeline.broker!.url, pipeline.live.registry(), pipeline.live.catalogue());
+        stopApp = () => pipeline.stop();
       }
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
-        pipeline.log.info({ signal }, 'stopping: flushing pending batches');
+        log.info({ signal }, 'stopping: flushing pending batches');
         sim?.stop();
-        await pipeline.stop();
+        await stopApp();
         process.exit(0);
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+    }),
+  );
+
+const kafka = program.command('kafka').description('the Kafka topology (SPEC 8)');
+kafka
+  .command('mock')
+  .description('host a librdkafka mock cluster in the foreground (with the topology\'s topics) and print its bootstrap address; Ctrl-C stops it')
+  .addOption(configOption)
+  .option('--brokers <n>', 'mock brokers', '3')
+  .action((o: { config?: string; brokers: string }) =>
+    run(async () => {
+      const config = loadPipelineConfig(o.config);
+      const n = Number(o.brokers);
+      if (!(Number.isInteger(n) && n >= 1 && n <= 16)) throw new ConfigError('command line', '--brokers', `must be an integer from 1 to 16, got "${o.brokers}"`);
+      const mock = MockCluster.start(n);
+      for (const t of topicSpecs(config.kafka)) mock.createTopic(t.topic, config.kafka.partitions, Math.min(n, config.kafka.replication));
+      console.log(mock.bootstrap);
+      console.error(`mock cluster: ${n} brokers, topics ${topicSpecs(config.kafka).map((t) => t.topic).join(', ')} with ${config.kafka.partitions} partitions. Use JL_KAFKA_BROKERS=${mock.bootstrap}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      mock.close();
+      process.exit(0);
     }),
   );
 

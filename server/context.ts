@@ -14,11 +14,15 @@ export interface ApiContext {
   ready: () => { ok: boolean; checks: Record<string, boolean>; detail?: Record<string, unknown> };
   stats: () => unknown;
   catalogue: () => Catalogue;
-  incidents: IncidentManager;
-  subscriptions: SubscriptionStore;
+  /** Absent in a role that keeps no incidents (Kafka gateway, worker): their routes are not mounted. */
+  incidents?: IncidentManager;
+  subscriptions?: SubscriptionStore;
   /** The tokens in force, read on every authenticated request (so a reload takes effect). */
   tokens: () => ApiToken[];
   metrics: Registry;
   /** The capacity plan over the given horizon (reads InfluxDB; rejects when it cannot). */
-  capacity: (horizonMs: number) => Promise<CapacityPlan>;
+  capacity?: (horizonMs: number) => Promise<CapacityPlan>;
 }
+
+/** The context of a process that keeps incidents and subscriptions. */
+export type IncidentContext = ApiContext & { incidents: IncidentManager; subscriptions: SubscriptionStore };

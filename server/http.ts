@@ -56,9 +56,12 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
   app.register(async (api) => {
     statsRoutes(api, ctx);
     catalogueRoutes(api, ctx);
-    incidentRoutes(api, ctx);
-    subscriptionRoutes(api, ctx);
-    capacityRoutes(api, ctx);
+    const { incidents, subscriptions, capacity } = ctx;
+    if (incidents && subscriptions) {
+      incidentRoutes(api, { ...ctx, incidents, subscriptions });
+      subscriptionRoutes(api, { ...ctx, incidents, subscriptions });
+    }
+    if (capacity) capacityRoutes(api, { ...ctx, capacity });
   });
   return app;
 }

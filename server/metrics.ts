@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { kafkaMetrics, type KafkaConsumerReadings } from './kafka-metrics.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
@@ -13,6 +14,8 @@ export interface MetricsSource {
   deliveryFailures(): number;
   /** The delivery runtime's state, when the app has one; its gauges are registered only then. */
   runtime?(): RuntimeReadings;
+  /** The Kafka consumers of a scale-out role; their metrics are registered only then. */
+  kafka?(): KafkaConsumerReadings[];
 }
 
 /** What the delivery runtime reports at scrape time. */
@@ -102,6 +105,7 @@ export function buildMetrics(src: MetricsSource): Registry {
   new Gauge({ name: 'jl_alerts_outbox_pending', help: 'Alerts waiting for delivery.', registers: [registry], collect() { this.set(src.outboxPending()); } });
   new Counter({ name: 'jl_alert_delivery_failures_total', help: 'Failed alert delivery attempts.', registers: [registry], collect() { this.reset(); this.inc(src.deliveryFailures()); } });
   if (src.runtime) runtimeMetrics(registry, src.runtime.bind(src));
+  if (src.kafka) kafkaMetrics(registry, src.kafka.bind(src));
   return registry;
 }
 

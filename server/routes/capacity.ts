@@ -22,7 +22,7 @@ const MAX_PENDING = 4;
  * `GET /capacity`: the capacity plan from the statistics in InfluxDB (viewer). A horizon over
  * MAX_HORIZON_DAYS is a 400 naming the limit; more than MAX_PENDING plans at once, a 429.
  */
-export function capacityRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function capacityRoutes(app: FastifyInstance, ctx: ApiContext & { capacity: NonNullable<ApiContext['capacity']> }): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   let queue: Promise<unknown> = Promise.resolve();
   let pending = 0;

@@ -5,7 +5,7 @@ import { incidentReport, incidentReportMarkdown } from '../../alerts/report.js';
 import { CATEGORIES, type Level } from '../../core/anomaly.js';
 import type { Incident } from '../../alerts/incident.js';
 import { cleared, requireRole } from '../auth.js';
-import type { ApiContext } from '../context.js';
+import type { IncidentContext } from '../context.js';
 
 const actionBody = {
   type: 'object',
@@ -43,7 +43,7 @@ type ListQuery = FromSchema<typeof listQuery>;
  * sees only incidents about data graded within its clearance; any other is "not found", like
  * one that does not exist, so its existence is not revealed either.
  */
-export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function incidentRoutes(app: FastifyInstance, ctx: IncidentContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   const operator = requireRole(ctx.tokens, 'operator');
   const inc = ctx.incidents;

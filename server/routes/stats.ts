@@ -10,7 +10,7 @@ export function statsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   app.get('/stats', { onRequest: viewer }, async (req) => {
     const stats = ctx.stats();
-    if (!stats || typeof stats !== 'object' || !('incidents' in stats)) return stats;
+    if (!stats || typeof stats !== 'object' || !('incidents' in stats) || !ctx.incidents) return stats;
     const counts: Record<string, number> = { open: 0, acknowledged: 0, resolved: 0, overdue: 0 };
     for (const i of ctx.incidents.all()) {
       if (!cleared(req.caller, i.grade)) continue;

@@ -3,13 +3,13 @@ import { EgressRefused, redactUrl } from '../../alerts/egress.js';
 import { subscriptionInputSchema, type SubscriptionInput as Input } from '../../alerts/subscription.js';
 import { redactSubscription } from '../../alerts/subscriptions.js';
 import { requireRole } from '../auth.js';
-import type { ApiContext } from '../context.js';
+import type { IncidentContext } from '../context.js';
 
 /**
  * Subscriptions CRUD: read with viewer (secrets and URL credentials masked), change with admin.
  * A webhook URL the egress policy refuses is a 400 naming the rule.
  */
-export function subscriptionRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function subscriptionRoutes(app: FastifyInstance, ctx: IncidentContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   const admin = requireRole(ctx.tokens, 'admin');
   const store = ctx.subscriptions;

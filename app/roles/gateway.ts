@@ -1,0 +1,90 @@
+import { Ledger } from '../../core/ledger.js';
+import { LiveConfig } from '../../config/live-config.js';
+import { KafkaSource } from '../../kafka/consumer-source.js';
+import { KafkaReadingsOutput } from '../../kafka/outputs.js';
+import { TOPIC_HEADER } from '../../kafka/records.js';
+import { MqttSource } from '../../ingest/mqtt/source.js';
+import { validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
+import { apiTokens, pseudonymKey } from '../pipeline.js';
+import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, type RoleContext, type RunningRole } from './role.js';
+
+/**
+ * The gateway (SPEC 8): MQTT (a shared subscription across gateways) and `jl.ingest` in;
+ * validate, tag and pseudonymise (stateless); readings out to `jl.readings` keyed by device,
+ * rejections to `jl.dlq` (and to disk). The same delivery runtime as the single process, with
+ * Kafka as its output: an MQTT PUBACK, or a `jl.ingest` commit, goes out only once the brokers'
+ * delivery report confirmed the record (or it is in the gateway's spool while Kafka is down).
+ */
+export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
+  const { config, log } = ctx;
+  const dir = roleDir(ctx);
+  const live = await LiveConfig.load(config.catalogue, config.devices, log);
+  const producer = await connectProducer(ctx);
+  const ledger = new Ledger();
+  const tag: TagContext = { catalogue: () => live.catalogue(), registry: () => live.registry(), pseudonymKey: pseudonymKey({ ...config, dataDir: config.dataDir }), maxPayloadBytes: config.limits.maxPayloadBytes, futureToleranceMs: config.limits.futureToleranceMs };
+  const delivery = deliveryRuntime(ctx, { decode: (msg) => validateAndTag(tag, msg), stages: [] }, new KafkaReadingsOutput(producer, config.kafka.topics.readings), producer, ledger, true);
+  const { runtime } = delivery;
+
+  if (!config.mqtt.url) throw new Error('the gateway role needs mqtt.url (JL_MQTT_URL)');
+  const mqtt = new MqttSource({ ...config.mqtt, url: config.mqtt.url, clientId: `${config.mqtt.clientId}-${roleId(ctx)}`, shareGroup: config.mqtt.shareGroup ?? 'jl-gateways' }, log);
+  const ingest = new KafkaSource(
+    {
+      name: 'ingest',
+      topic: config.kafka.topics.ingest,
+      groupId: config.kafka.groups.gateways,
+      client: clientConfig(ctx),
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      commitEveryMs: config.kafka.commitEveryMs,
+      maxUnsettled: config.kafka.maxUnsettled,
+      // A record whose header names no topic is judged like an MQTT message with an empty topic: a bad_topic dead letter.
+      toMessage: (m) => ({ topic: headerOf(m.headers, TOPIC_HEADER) ?? '', payload: m.value ?? Buffer.alloc(0), receivedAt: Date.now() }),
+    },
+    log,
+  );
+  const tokens = apiTokens({ ...config, dataDir: dir }, log);
+  const ready = () => {
+    const checks = { mqttConnected: mqtt.connected, subscribed: mqtt.subscribed, ...runtime.checks() };
+    return { ok: Object.values(checks).every(Boolean), checks, detail: { pending: runtime.health().pending } };
+  };
+  const stats = () => {
+    const t = ledger.totals();
+    const h = runtime.health();
+    return { role: ctx.role, instance: ctx.instance, ...ledger.snapshot(), balanced: t.received === t.stored + t.deadLettered + t.inSpool + t.nacked + h.pending, pending: h.pending, delivery: h, mqtt: { connected: mqtt.connected, unacked: mqtt.unacked }, kafka: { consumers: [ingest.stats()], produced: producer.counts } };
+  };
+  const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [ingest], catalogue: () => live.catalogue(), tokens: () => tokens });
+  mqtt.start((env) => runtime.handle(env));
+  ingest.start((env) => runtime.handle(env));
+  log.info({ role: ctx.role, instance: ctx.instance, port: addressPort(http) }, 'HTTP API listening');
+
+  return {
+    role: ctx.role,
+    instance: ctx.instance,
+    get httpPort() {
+      return addressPort(http);
+    },
+    ready,
+    stats,
+    stop: async () => {
+      mqtt.pause();
+      ingest.pause();
+      await runtime.stop(config.delivery.stopGraceMs);
+      await ingest.stop();
+      await mqtt.stop().catch(() => {});
+      await producer.close();
+      await delivery.close();
+      await live.close();
+      await http.close();
+      log.info({ ...ledger.totals() }, 'gateway stopped');
+    },
+  };
+}
+
+export function headerOf(headers: { [k: string]: string | Buffer }[] | undefined, name: string): string | undefined {
+  for (const h of headers ?? []) if (h[name] !== undefined) return h[name].toString();
+  return undefined;
+}
+
+export function addressPort(http: { server: { address(): unknown } }): number | undefined {
+  const a = http.server.address();
+  return a && typeof a === 'object' ? (a as { port: number }).port : undefined;
+}

@@ -1,0 +1,300 @@
+import Kafka from 'node-rdkafka';
+import type { Assignment, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
+import type { Logger } from 'pino';
+import type { Envelope, RawMessage, Source } from '../core/types.js';
+import { PartitionOffsets } from './offsets.js';
+
+export interface KafkaSourceOptions {
+  /** Name in logs and metrics, e.g. `readings`. */
+  name: string;
+  topic: string;
+  groupId: string;
+  /** Base client properties (brokers, security). */
+  client: Record<string, string | number | boolean>;
+  sessionTimeoutMs: number;
+  commitEveryMs: number;
+  /** Records taken but not settled; past it every partition is paused. */
+  maxUnsettled: number;
+  /** A Kafka record as the raw message the flow handles; undefined skips it (settled at once). */
+  toMessage(m: Message): RawMessage | undefined;
+  /** True while the consumer should hold every partition (e.g. the output is down). */
+  holdAll?: () => boolean;
+  /** Before partitions are assigned to this member (restore their state); awaited. */
+  onAssign?: (partitions: number[]) => Promise<void>;
+  /** Before partitions are taken away, after their settled offsets are committed; awaited. */
+  onRevoke?: (partitions: number[]) => Promise<void>;
+  /** Before each commit (e.g. flush what the committed records produced); awaited. */
+  beforeCommit?: () => Promise<void>;
+}
+
+/** What /metrics, /stats and the dashboard show about a consumer. */
+export interface ConsumerStats {
+  topic: string;
+  group: string;
+  partitions: number[];
+  /** Records behind the newest offset, per owned partition, and in all. */
+  lag: Record<number, number>;
+  totalLag: number;
+  rebalances: number;
+  commits: number;
+  commitErrors: number;
+  /** Latency of the last commits, ms (newest last, at most 100). */
+  commitMs: number[];
+  unsettled: number;
+  paused: boolean;
+  nacked: number;
+}
+
+const ASSIGN = -175;
+const REVOKE = -174;
+const BATCH = 1000;
+
+/**
+ * A consumer-group member as a Source of the delivery runtime (SPEC 8): records are handed on
+ * in partition order; `ack` marks a record durable and settled offsets are committed every
+ * `commitEveryMs` (never past a record that is not durable, see PartitionOffsets); `nack` seeks
+ * the partition back to that record, so it is read again. Partitions are paused while too many
+ * records are unsettled or `holdAll` says so, which bounds memory when the output is down.
+ * On a rebalance the member commits what is settled, lets the owner checkpoint (`onRevoke`),
+ * and gives the partitions up; new partitions are restored (`onAssign`) before the first
+ * record of them is read. Whatever was not committed is read again by the next owner.
+ */
+export class KafkaSource implements Source {
+  readonly name: string;
+  private readonly c: KafkaConsumer;
+  private handler?: (env: Envelope) => void;
+  private readonly parts = new Map<number, { offsets: PartitionOffsets; epoch: number; seekTo?: number }>();
+  private epochs = 0;
+  private running = false;
+  private connected = false;
+  private paused = false;
+  private timer?: NodeJS.Timeout;
+  private committing = false;
+  private rebalancing: Promise<void> = Promise.resolve();
+  private readonly counts = { rebalances: 0, commits: 0, commitErrors: 0, nacked: 0 };
+  private readonly commitMs: number[] = [];
+
+  constructor(private readonly opts: KafkaSourceOptions, private readonly log: Logger) {
+    this.name = `kafka:${opts.name}`;
+    this.c = new Kafka.KafkaConsumer(
+      {
+        ...opts.client,
+        'group.id': opts.groupId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'session.timeout.ms': opts.sessionTimeoutMs,
+        'heartbeat.interval.ms': Math.max(100, Math.floor(opts.sessionTimeoutMs / 5)),
+        'partition.assignment.strategy': 'range,roundrobin',
+        'fetch.wait.max.ms': 50,
+        rebalance_cb: (err: LibrdKafkaError, assignment: Assignment[]) => this.rebalance(err, assignment),
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    this.c.on('event.error', (e) => this.log.warn({ source: this.name, err: e.message }, 'Kafka consumer error'));
+  }
+
+  /** Connects, subscribes and starts handing records to `handler`. */
+  start(handler: (env: Envelope) => void): void {
+    this.handler = handler;
+    if (this.running) return;
+    this.running = true;
+    this.c.connect({ timeout: 30_000 }, (err) => {
+      if (err) {
+        this.log.error({ source: this.name, err: err.message }, 'Kafka consumer could not connect; retrying');
+        this.running = false;
+        setTimeout(() => this.handler && this.start(this.handler), 2000).unref();
+        return;
+      }
+      this.connected = true;
+      this.c.setDefaultConsumeTimeout(100);
+      this.c.subscribe([this.opts.topic]);
+      this.loop();
+      this.timer = setInterval(() => void this.commit(), this.opts.commitEveryMs);
+    });
+  }
+
+  /** Stops handing records on; what is unsettled is not committed and is read again later. */
+  pause(): void {
+    this.handler = undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.handler = undefined;
+    this.running = false;
+    clearInterval(this.timer);
+    if (!this.connected) return;
+    await this.rebalancing.catch(() => {});
+    await this.commit();
+    await new Promise<void>((resolve) => this.c.disconnect(5000, () => resolve()));
+    this.connected = false;
+  }
+
+  /** Records taken and not yet durable, over every owned partition. */
+  get unsettled(): number {
+    let n = 0;
+    for (const p of this.parts.values()) n += p.offsets.unsettled;
+    return n;
+  }
+
+  stats(): ConsumerStats {
+    const lag: Record<number, number> = {};
+    let totalLag = 0;
+    for (const [p, s] of this.parts) {
+      let high = -1;
+      try {
+        high = this.connected ? this.c.getWatermarkOffsets(this.opts.topic, p).highOffset : -1;
+      } catch {
+        /* not fetched yet */
+      }
+      const from = s.offsets.position >= 0 ? s.offsets.position : s.offsets.committed;
+      lag[p] = high >= 0 && from >= 0 ? Math.max(0, high - from) : 0;
+      totalLag += lag[p];
+    }
+    return { topic: this.opts.topic, group: this.opts.groupId, partitions: [...this.parts.keys()].sort((a, b) => a - b), lag, totalLag, ...this.counts, commitMs: [...this.commitMs], unsettled: this.unsettled, paused: this.paused };
+  }
+
+  private loop(): void {
+    if (!this.running) return;
+    this.applyHold();
+    this.c.consume(BATCH, (err, msgs) => {
+      if (err) {
+        if (this.running) this.log.warn({ source: this.name, err: err.message }, 'Kafka consume failed; retrying');
+        setTimeout(() => this.loop(), 200);
+        return;
+      }
+      for (const m of msgs) this.deliver(m);
+      setImmediate(() => this.loop());
+    });
+  }
+
+  /** Pauses every partition while too much is unsettled or the owner holds; resumes at half. */
+  private applyHold(): void {
+    const held = this.opts.holdAll?.() ?? false;
+    const n = this.unsettled;
+    const shouldPause = held || n >= this.opts.maxUnsettled || !this.handler;
+    const shouldResume = !held && n < this.opts.maxUnsettled / 2 && !!this.handler;
+    if (!this.paused && shouldPause) {
+      this.paused = true;
+      this.c.pause(this.assigned());
+      this.log.info({ source: this.name, unsettled: n, held }, 'partitions paused');
+    } else if (this.paused && shouldResume) {
+      this.paused = false;
+      this.c.resume(this.assigned());
+      this.log.info({ source: this.name }, 'partitions resumed');
+    }
+  }
+
+  private assigned(): { topic: string; partition: number }[] {
+    return [...this.parts.keys()].map((partition) => ({ topic: this.opts.topic, partition }));
+  }
+
+  private deliver(m: Message): void {
+    const p = this.parts.get(m.partition);
+    if (!p || !this.handler) return; // revoked meanwhile, or stopping: read again by the owner
+    if (p.seekTo !== undefined) {
+      if (m.offset !== p.seekTo) return; // fetched before the seek: it comes again
+      p.seekTo = undefined;
+    }
+    if (m.offset < p.offsets.position) return;
+    p.offsets.take(m.offset);
+    const msg = this.opts.toMessage(m);
+    if (!msg) {
+      p.offsets.settle(m.offset);
+      return;
+    }
+    msg.kafka = { partition: m.partition, offset: m.offset };
+    const epoch = p.epoch;
+    let settled = false;
+    this.handler({
+      msg,
+      ack: () => {
+        if (settled) return;
+        settled = true;
+        const now = this.parts.get(m.partition);
+        if (now?.epoch === epoch) now.offsets.settle(m.offset);
+      },
+      nack: (err) => {
+        if (settled) return;
+        settled = true;
+        this.nack(m.partition, m.offset, epoch, err);
+      },
+    });
+  }
+
+  /** Reads the partition again from `offset`: later records taken are dropped and come again. */
+  private nack(partition: number, offset: number, epoch: number, err: Error): void {
+    this.counts.nacked++;
+    const p = this.parts.get(partition);
+    if (!p || p.epoch !== epoch || !this.running) return; // not ours any more, or stopping: not committed
+    const committed = p.offsets.committed;
+    p.epoch = ++this.epochs;
+    p.offsets = new PartitionOffsets();
+    p.offsets.committed = committed;
+    p.seekTo = offset;
+    this.log.warn({ source: this.name, partition, offset, err: err.message }, 'record handed back: seeking back to read it again');
+    this.c.seek({ topic: this.opts.topic, partition, offset }, 5000, (e) => {
+      if (e) this.log.error({ source: this.name, partition, err: e.message }, 'seek failed');
+    });
+  }
+
+  /** Commits the settled offsets of every owned partition (or of `only`). */
+  private async commit(only?: number[]): Promise<void> {
+    if (!this.connected || this.committing) return;
+    this.committing = true;
+    try {
+      const offsets: { topic: string; partition: number; offset: number }[] = [];
+      for (const [partition, p] of this.parts) {
+        if (only && !only.includes(partition)) continue;
+        const offset = p.offsets.committable();
+        if (offset !== undefined) offsets.push({ topic: this.opts.topic, partition, offset });
+      }
+      if (!offsets.length) return;
+      await this.opts.beforeCommit?.();
+      const started = Date.now();
+      this.c.commitSync(offsets);
+      this.commitMs.push(Date.now() - started);
+      if (this.commitMs.length > 100) this.commitMs.shift();
+      this.counts.commits++;
+      for (const o of offsets) {
+        const p = this.parts.get(o.partition);
+        if (p) p.offsets.committed = o.offset;
+      }
+    } catch (e) {
+      this.counts.commitErrors++;
+      this.log.warn({ source: this.name, err: (e as Error).message }, 'offset commit failed; retried at the next one');
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private rebalance(err: LibrdKafkaError, assignment: Assignment[]): void {
+    this.counts.rebalances++;
+    const partitions = assignment.map((a) => a.partition);
+    const step = async () => {
+      if (err.code === ASSIGN) {
+        this.log.info({ source: this.name, partitions }, 'partitions assigned');
+        await this.opts.onAssign?.(partitions).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, 'restoring assigned partitions failed; starting cold'));
+        for (const partition of partitions) if (!this.parts.has(partition)) this.parts.set(partition, { offsets: new PartitionOffsets(), epoch: ++this.epochs });
+        if (this.connected) this.c.assign(assignment);
+        if (this.paused) this.c.pause(this.assigned());
+      } else if (err.code === REVOKE) {
+        this.log.info({ source: this.name, partitions }, 'partitions revoked');
+        await this.drain(partitions, 3000);
+        while (this.committing) await sleep(10);
+        await this.commit(partitions);
+        for (const partition of partitions) this.parts.delete(partition);
+        await this.opts.onRevoke?.(partitions).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, 'checkpoint before revoke failed'));
+        if (this.connected) this.c.unassign();
+      } else this.log.error({ source: this.name, err: err.message }, 'rebalance error');
+    };
+    this.rebalancing = this.rebalancing.then(step, step);
+  }
+
+  /** Waits (at most `ms`) for the taken records of `partitions` to settle, so less is read twice. */
+  private async drain(partitions: number[], ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && partitions.some((p) => (this.parts.get(p)?.offsets.unsettled ?? 0) > 0)) await sleep(20);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
