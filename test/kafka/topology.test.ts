@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { MessageFactory, Simulator } from '../../ingest/simulator/simulator.js';
 import { countAllPoints } from '../helpers/influx.js';
 import { kcatProduce, kcatRead, spawnRole, startMockKafka, writeConfig } from '../helpers/kafka.js';
@@ -11,6 +11,94 @@ import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 // the real mosquitto and InfluxDB, and kcat as an outside producer and consumer.
 describe('Kafka topology: 2 gateways, 3 workers', () => {
   const svc = useServices();
+
+  /** Config, mock Kafka and a fleet for one test; `workers` are started and own every partition. */
+  async function topology(workerCount: number, gatewayCount: number) {
+    const dir = tempDir();
+    const { file, fleet } = writeFleet(dir, 60);
+    const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: join(dir, 'data'), devices: file, db: uniqueName('jl_kafka') });
+    c.log.level = 'info';
+    c.mqtt.shareGroup = uniqueName('gw');
+    c.kafka.sessionTimeoutMs = 6000;
+    startMockKafka(c);
+    const cfg = writeConfig(dir, c);
+    const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => spawnRole(cfg, 'worker', String(i + 1))));
+    const gateways = await Promise.all(Array.from({ length: gatewayCount }, (_, i) => spawnRole(cfg, 'gateway', String(i + 1))));
+    await waitUntil(async () => {
+      const owned = await Promise.all(workers.map(async (w) => (await getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats')).body.kafka.consumers[0].partitions.length));
+      return owned.every((n) => n > 0) && owned.reduce((a, b) => a + b, 0) === c.kafka.partitions;
+    }, 30_000, `the ${c.kafka.partitions} partitions spread over the workers`);
+    return { c, cfg, fleet, workers, gateways, points: () => countAllPoints(svc.influxUrl, c.influx.database) };
+  }
+
+  /** Waits until InfluxDB holds `n` points, then checks that no more arrive. */
+  async function exactly(points: () => Promise<number>, n: number, ms = 90_000): Promise<void> {
+    await waitUntil(async () => (await points()) >= n, ms, `${n} points in InfluxDB`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await points()).toBe(n);
+  }
+
+  it('a worker SIGKILLed mid-stream: its partitions move and exactly N points are stored', async () => {
+    const t = await topology(3, 1);
+    const N = 4000;
+    const sending = simulate(new Simulator({ url: svc.mqttUrl, fleet: t.fleet, rate: 800, count: N, seed: 12 }));
+    await new Promise((r) => setTimeout(r, 2000));
+    t.workers[0].child.kill('SIGKILL');
+    await sending;
+    await exactly(t.points, N);
+    // The two survivors own all six partitions now.
+    const owned = await Promise.all(t.workers.slice(1).map(async (w) => (await getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats')).body.kafka.consumers[0].partitions.length));
+    expect(owned.reduce((a, b) => a + b, 0)).toBe(6);
+  }, 180_000);
+
+  it('a gateway SIGKILLed mid-stream and restarted (same instance): MQTT redelivers what Kafka did not confirm, exactly N', async () => {
+    const t = await topology(2, 2);
+    const N = 4000;
+    const sending = simulate(new Simulator({ url: svc.mqttUrl, fleet: t.fleet, rate: 800, count: N, seed: 13 }));
+    await new Promise((r) => setTimeout(r, 2000));
+    t.gateways[0].child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    await spawnRole(t.cfg, 'gateway', '1');
+    await sending;
+    await exactly(t.points, N);
+  }, 180_000);
+
+  it('InfluxDB down for 20 s under load: workers pause their partitions and resume, exactly N, memory bounded', async () => {
+    expect(svc.influxd, 'this test kills its own influxd; unset JL_INFLUX_URL').toBeDefined();
+    const influxd = svc.influxd!;
+    onTestFinished(async () => {
+      if (!influxd.running) await influxd.start();
+    });
+    const t = await topology(3, 1);
+    const N = 15000;
+    const sending = simulate(new Simulator({ url: svc.mqttUrl, fleet: t.fleet, rate: 500, count: N, seed: 14 }));
+    await waitUntil(async () => (await t.points()) > 500, 20_000, 'first points stored');
+    await influxd.stop('SIGKILL');
+    type Stats = { kafka: { consumers: { paused: boolean; unsettled: number; totalLag: number }[] }; pending: number };
+    const seen = { paused: 0, maxUnsettled: 0, maxLag: 0, maxRss: 0 };
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      for (const w of t.workers) {
+        const st = (await getJson<Stats>(w.port, '/stats')).body.kafka.consumers[0];
+        if (st.paused) seen.paused++;
+        seen.maxUnsettled = Math.max(seen.maxUnsettled, st.unsettled);
+        seen.maxLag = Math.max(seen.maxLag, st.totalLag);
+        const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+        seen.maxRss = Math.max(seen.maxRss, Number(/^jl_process_resident_memory_bytes (\S+)/m.exec(metrics)?.[1] ?? 0));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await influxd.start();
+    await sending;
+    await exactly(t.points, N, 120_000);
+    // Every worker held its partitions while InfluxDB was down; what waited stayed in Kafka (lag), not in memory.
+    expect(seen.paused).toBeGreaterThanOrEqual(3);
+    expect(seen.maxLag).toBeGreaterThan(0);
+    expect(seen.maxUnsettled).toBeLessThanOrEqual(t.c.kafka.maxUnsettled);
+    expect(seen.maxRss).toBeLessThan(400 * 1024 * 1024);
+    const resumed = await Promise.all(t.workers.map(async (w) => (await getJson<Stats>(w.port, '/stats')).body.kafka.consumers[0].paused));
+    expect(resumed).toEqual([false, false, false]);
+  }, 240_000);
 
   it('stores exactly N points for N valid messages (MQTT and jl.ingest); every invalid one is on jl.dlq and on disk with its reason', async () => {
     const dir = tempDir();
