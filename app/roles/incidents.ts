@@ -29,7 +29,7 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
   const publish = (topic: string, body: string) => (client ? client.publishAsync(topic, body, { qos: 1 }).then(() => undefined) : Promise.resolve());
   const stage = buildIncidentStage(config, dir, log, publish, () => influx.writer, { influxUrl: influx.url, mqttUrl: config.mqtt.url ?? '' });
   const aggregator = new RegionAggregator({ flood: config.detection.flood, silence: config.detection.silence }, { ttlMs: 3 * config.kafka.partialsEveryMs + config.kafka.sessionTimeoutMs });
-  const counts = { anomalies: 0, partials: 0, malformed: 0 };
+  const counts = { anomalies: 0, partials: 0, regionAnomalies: 0, malformed: 0 };
   const observe = (a: Anomaly) => stage.incidents.observe(a);
 
   const anomalies = new KafkaSource(
@@ -61,7 +61,16 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
     },
     log,
   );
-  const judge = setInterval(() => aggregator.evaluate(observe), 1000);
+  const judge = setInterval(() => {
+    try {
+      aggregator.evaluate((a) => {
+        counts.regionAnomalies++;
+        observe(a);
+      });
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'judging region partials failed');
+    }
+  }, 1000);
   judge.unref();
 
   const ledger = new Ledger();

@@ -47,9 +47,18 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   const ledger = new Ledger();
   const topics = config.kafka.topics;
 
-  // Anomalies leave as they are found; offsets are committed only after they are confirmed.
+  // Anomalies leave as they are found; offsets are committed only after they are confirmed:
+  // one that failed is sent again before the next commit, which waits for it.
+  const unsent = new Set<OutRecord>();
+  const send = (r: OutRecord) => producer.send([r]).then(() => void unsent.delete(r));
   const onAnomaly = (a: Anomaly) => {
-    producer.send([{ topic: topics.anomalies, key: incidentKey(a), value: Buffer.from(JSON.stringify(a)), headers: [{ [KIND_HEADER]: KIND_ANOMALY }] }]).catch((e: Error) => log.warn({ err: e.message }, 'anomaly not produced'));
+    const r: OutRecord = { topic: topics.anomalies, key: incidentKey(a), value: Buffer.from(JSON.stringify(a)), headers: [{ [KIND_HEADER]: KIND_ANOMALY }] };
+    unsent.add(r);
+    send(r).catch((e: Error) => log.warn({ err: e.message }, 'anomaly not produced yet; sent again before the next commit'));
+  };
+  const anomaliesConfirmed = async () => {
+    await producer.flush();
+    await Promise.all([...unsent].map(send));
   };
   const detection = new DetectionEngine({ ...config.detection, regionPartials: true }, live, onAnomaly, log);
   const handover = new StateHandover(detection, producer, clientConfig(ctx), topics.state, config.kafka.stateCheckpointMs, log);
@@ -77,7 +86,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
       holdAll: () => !runtime.health().outputUp,
       onAssign: handover.assign,
       onRevoke: handover.revoke,
-      beforeCommit: () => producer.flush(),
+      beforeCommit: anomaliesConfirmed,
       toMessage: (m) => {
         const msg: RawMessage = { topic: `${m.topic}/${String(m.key ?? '')}`, payload: m.value ?? Buffer.alloc(0), receivedAt: Date.now(), kafka: { partition: m.partition, offset: m.offset } };
         if (headerOf(m.headers, KIND_HEADER) !== 'rejection') return msg;

@@ -32,8 +32,8 @@ export function spawnRole(cfg: string, role: 'gateway' | 'worker' | 'incidents',
 }
 
 /** Every record of a topic as kcat (an outside client) reads it: headers and value. */
-export function kcatRead(brokers: string, topic: string): { headers: string; value: string; key: string }[] {
-  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-e', '-q', '-o', 'beginning', '-f', '%k\\t%h\\t%s\\n'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+export function kcatRead(brokers: string, topic: string, format = '%k\\t%h\\t%s\\n'): { headers: string; value: string; key: string }[] {
+  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-e', '-q', '-o', 'beginning', '-f', format], { encoding: 'utf8', maxBuffer: 1 << 28 });
   return out
     .split('\n')
     .filter(Boolean)

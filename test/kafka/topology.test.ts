@@ -1,10 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadCatalogue } from '../../config/catalogue.js';
 import { MessageFactory, Simulator } from '../../ingest/simulator/simulator.js';
 import { countAllPoints } from '../helpers/influx.js';
 import { kcatProduce, kcatRead, spawnRole, startMockKafka, writeConfig } from '../helpers/kafka.js';
-import { deadLetters, getJson, publishAll, simulate, testConfig, waitUntil, writeFleet } from '../helpers/pipeline.js';
+import { TOKENS, deadLetters, getJson, publishAll, simulate, testConfig, waitUntil, writeFleet } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 // The scale-out topology (SPEC 8) on librdkafka's mock cluster (3 brokers, 6 partitions), with
@@ -13,9 +14,9 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
   const svc = useServices();
 
   /** Config, mock Kafka and a fleet for one test; `workers` are started and own every partition. */
-  async function topology(workerCount: number, gatewayCount: number) {
+  async function topology(workerCount: number, gatewayCount: number, devices = 60) {
     const dir = tempDir();
-    const { file, fleet } = writeFleet(dir, 60);
+    const { file, fleet } = writeFleet(dir, devices);
     const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: join(dir, 'data'), devices: file, db: uniqueName('jl_kafka') });
     c.log.level = 'info';
     c.mqtt.shareGroup = uniqueName('gw');
@@ -98,6 +99,41 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
     expect(seen.maxRss).toBeLessThan(400 * 1024 * 1024);
     const resumed = await Promise.all(t.workers.map(async (w) => (await getJson<Stats>(w.port, '/stats')).body.kafka.consumers[0].paused));
     expect(resumed).toEqual([false, false, false]);
+  }, 240_000);
+
+  it('a region flood spread over devices owned by 3 different workers opens one region incident', async () => {
+    const t = await topology(3, 1, 240);
+    const incidents = await spawnRole(t.cfg, 'incidents', '1');
+    // The sector-region with the most single-type devices; each sends under its own flood limit.
+    const groups = new Map<string, typeof t.fleet>();
+    for (const d of t.fleet) if (d.types.length === 1) groups.set(`${d.sector}/${d.region}`, [...(groups.get(`${d.sector}/${d.region}`) ?? []), d]);
+    const [region, devices] = [...groups].sort((a, b) => b[1].length - a[1].length)[0];
+    expect(devices.length).toBeGreaterThanOrEqual(6);
+    const catalogue = loadCatalogue(t.c.catalogue);
+    const flood = t.c.detection.flood;
+    const expected = devices.map((d) => flood.windowMs / catalogue.byType.get(`${d.sector}/${d.types[0]}`)!.updateCycleMs);
+    const perDevice = Math.floor(Math.min(...expected.map((e) => flood.factor * e + flood.slack))); // at each device's limit, not over
+    expect(perDevice * devices.length).toBeGreaterThan(flood.factor * expected.reduce((a, b) => a + b, 0) + flood.slack);
+    const windowStart = Math.floor(Date.now() / flood.windowMs) * flood.windowMs - flood.windowMs;
+    const factory = new MessageFactory(t.fleet, 21);
+    const messages = devices.flatMap((d, k) => Array.from({ length: perDevice }, (_, i) => factory.make(d, d.types[0], windowStart + 1000 + i * 200 + k)));
+    await publishAll(svc.mqttUrl, messages.map((m) => ({ topic: m.topic, payload: JSON.stringify(m.payload) })));
+    await exactly(t.points, messages.length);
+    // The region's devices really are spread over the three workers (their partitions on jl.readings, read with kcat).
+    const partitionOf = new Map(kcatRead(t.c.kafka.brokers!, t.c.kafka.topics.readings, '%k\\t%p\\t%h\\t%s\\n').map((r) => [r.key, Number(r.headers)]));
+    const owners = await Promise.all(t.workers.map(async (w) => (await getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats')).body.kafka.consumers[0].partitions));
+    const ownerOf = (id: string) => owners.findIndex((ps) => ps.includes(partitionOf.get(id)!));
+    expect(new Set(devices.map((d) => ownerOf(d.id))).size).toBe(3);
+    type Inc = { detector: string; kind: string; sector: string; region: string };
+    const regionFloods = async () => (await getJson<{ items: Inc[] }>(incidents.port, '/incidents', TOKENS.admin)).body.items.filter((i) => i.detector === 'flood' && i.kind === 'region');
+    await waitUntil(async () => (await regionFloods()).length > 0, 30_000, 'a region flood incident');
+    await new Promise((r) => setTimeout(r, 3000));
+    const found = await regionFloods();
+    expect(found).toHaveLength(1);
+    expect(`${found[0].sector}/${found[0].region}`).toBe(region);
+    // No device flooded on its own: the region signal came from the sum over the workers.
+    const all = (await getJson<{ items: Inc[] }>(incidents.port, '/incidents', TOKENS.admin)).body.items;
+    expect(all.filter((i) => i.detector === 'flood' && i.kind === 'device')).toEqual([]);
   }, 240_000);
 
   it('stores exactly N points for N valid messages (MQTT and jl.ingest); every invalid one is on jl.dlq and on disk with its reason', async () => {
