@@ -22,7 +22,7 @@ export const capacitySchema = {
     bytesPerValue: { type: 'number', exclusiveMinimum: 0, default: 2.5, description: 'Disk bytes one stored field value takes after TSM compression (InfluxDB sizing guide: about 2-3 for numbers).' },
     retentionDays: { type: ['number', 'null'], exclusiveMinimum: 0, default: null, description: 'Retention of the sensor data; null keeps everything, so storage only grows.' },
     targetUtilisation: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.7, description: 'Capacity counts as exhausted above this share of a limit (headroom for peaks and failover).' },
-    instanceMsgPerSec: { type: 'number', exclusiveMinimum: 0, default: 10000, description: 'Messages per second one pipeline instance sustains (from `npm run bench` on the target machine); sizes the recommended instances.' },
+    instanceMsgPerSec: { type: 'number', exclusiveMinimum: 0, default: 10000, description: 'Messages per second one pipeline instance sustains (from `npm run bench` on the target machine); sizes the recommended workers and gateways of the Kafka topology.' },
     historyDays: { type: 'number', exclusiveMinimum: 0, default: 28, description: 'How much of `pipeline_stats` the planner reads.' },
     planEveryMs: { type: 'integer', minimum: 0, default: 3600000, description: 'How often the running pipeline plans and writes the forecast for the capacity dashboard (0: never; `jlpipe capacity report` does it on demand).' },
     planHorizonDays: { type: 'number', exclusiveMinimum: 0, maximum: 3650, default: 365, description: 'Horizon of the periodic plan.' },

@@ -34,7 +34,7 @@ export function planLines(plan: CapacityPlan): string[] {
     }
     for (const s of r.sectors) curve(s, { region: r.region, sector: s.sector, metric: 'write_rate' });
     const rec = r.recommendation;
-    out.push(line(new Point('capacity_recommendation').tag('region', r.region).intField('instances', rec.instances).intField('partitions', rec.partitions).floatField('storage_bytes', rec.storageBytes).floatField('cpu_cores', rec.cpuCores).stringField('actions', rec.actions.join('; ')).timestamp(at)));
+    out.push(line(new Point('capacity_recommendation').tag('region', r.region).intField('instances', rec.instances).intField('gateways', rec.gateways).intField('partitions', rec.partitions).floatField('storage_bytes', rec.storageBytes).floatField('cpu_cores', rec.cpuCores).stringField('actions', rec.actions.join('; ')).timestamp(at)));
   }
   for (const r of plan.resources) {
     curve(r, { region: PROVINCE, sector: r.sector, metric: 'series', code: r.code }, r.limit);

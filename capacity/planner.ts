@@ -74,8 +74,13 @@ export interface SectorPlan {
   forecast: [number, number][];
 }
 
+/** Sized for the Kafka topology (SPEC 8): gateways and workers, and partitions of jl.readings. */
 export interface Recommendation {
+  /** Worker instances (the consumer group on jl.readings). */
   instances: number;
+  /** Gateway instances (behind the shared MQTT subscription). */
+  gateways: number;
+  /** Partitions of jl.readings (and jl.state): at least the workers, with headroom. */
   partitions: number;
   storageBytes: number;
   cpuCores: number;
@@ -382,12 +387,18 @@ function* planSteps(history: CapacityHistory, config: CapacityConfig, resources:
   return plan;
 }
 
-/** Instances, partitions, storage and cores that carry the horizon's peak at the target utilisation. */
+/**
+ * Workers, gateways, jl.readings partitions, storage and cores that carry the horizon's peak at
+ * the target utilisation. Workers and gateways are both sized at `instanceMsgPerSec` (one
+ * process's rate; each role does part of that work, so this errs on the safe side).
+ */
 function recommend(metrics: MetricPlan[], config: CapacityConfig, cap: RegionPlan['capacity']): Recommendation {
   const [rate, storage, compute] = metrics;
   const target = config.targetUtilisation;
   const instances = Math.max(1, Math.ceil(rate.peak / (config.instanceMsgPerSec * target)));
-  // Twice the instances, rounded up to a power of two: consumers can double without repartitioning.
+  const gateways = instances;
+  // Twice the workers, rounded up to a power of two: workers can double without repartitioning
+  // (adding partitions later moves devices away from their state in jl.state).
   const partitions = nextPow2(2 * instances);
   const storageBytes = storage.atHorizon / target;
   const cpuCores = Math.ceil((compute.peak / target) * 10) / 10;
@@ -396,8 +407,8 @@ function recommend(metrics: MetricPlan[], config: CapacityConfig, cap: RegionPla
   if (rate.exhaustedAt !== null) actions.push(`write rate: InfluxDB in this region needs ${Math.ceil(rate.peak / target)} points/s${when(rate)} (has ${cap.writePointsPerSec}); add a write node or split the region's resources across databases`);
   if (storage.exhaustedAt !== null) actions.push(`storage: provision ${formatBytes(storageBytes)}${when(storage)} (has ${formatBytes(cap.storageBytes)}), or set a retention`);
   if (compute.exhaustedAt !== null) actions.push(`compute: ${cpuCores} cores needed${when(compute)} (has ${cap.cpuCores})`);
-  actions.push(`run ${instances} pipeline instance${instances > 1 ? 's' : ''} over a topic of ${partitions} partitions`);
-  return { instances, partitions, storageBytes, cpuCores, actions };
+  actions.push(`run ${instances} worker${instances > 1 ? 's' : ''} and ${gateways} gateway${gateways > 1 ? 's' : ''}, with ${partitions} partitions of jl.readings (and jl.state): up to ${partitions} workers without repartitioning`);
+  return { instances, gateways, partitions, storageBytes, cpuCores, actions };
 }
 
 export function formatBytes(n: number): string {

@@ -34,7 +34,7 @@ export function capacityMarkdown(plan: CapacityPlan, charts?: string): string {
       out.push(`| ${m.metric} (${m.unit}) | ${fmt(m, m.current)} | ${fmt(m, m.atHorizon)} | ${fmt(m, m.peak)} | ${fmt(m, m.limit)} | ${date(m.exhaustedAt)} | ${m.daysLeft === null ? '–' : num(m.daysLeft)} | HW α=${m.model.alpha} β=${m.model.beta} γ=${m.model.gamma} season=${m.model.period} |`);
     out.push('', '| Sector | Write rate now (points/s) | At horizon | Peak | Share at horizon |', '|---|---|---|---|---|');
     for (const s of r.sectors) out.push(`| ${s.sector} | ${num(s.current)} | ${num(s.atHorizon)} | ${num(s.peak)} | ${(s.share * 100).toFixed(0)} % |`);
-    out.push('', `**Recommendation:** ${r.recommendation.instances} instance(s), ${r.recommendation.partitions} partitions, ${formatBytes(r.recommendation.storageBytes)} storage, ${r.recommendation.cpuCores} cores.`, '');
+    out.push('', `**Recommendation:** ${r.recommendation.instances} worker(s), ${r.recommendation.gateways} gateway(s), ${r.recommendation.partitions} partitions of jl.readings, ${formatBytes(r.recommendation.storageBytes)} storage, ${r.recommendation.cpuCores} cores.`, '');
     for (const a of r.recommendation.actions) out.push(`- ${a}`);
     if (charts) out.push('', ...r.metrics.filter((m) => m.metric !== 'compute').map((m) => `![${r.region} ${m.metric}](${charts}/${chartName(r.region, m.metric)})`));
     out.push('');

@@ -90,10 +90,13 @@ describe('capacity planner on synthetic history', () => {
     within5pct(r.exhaustedAt, trueCrossing(seriesAt, 40_000));
   });
 
-  it('recommends instances and partitions for the peak, and says what to provision', () => {
+  it('recommends workers, gateways and jl.readings partitions for the peak, and says what to provision', () => {
     const rec = region.recommendation;
     expect(rec.instances).toBe(Math.ceil(metric('write_rate').peak / 10_000));
+    expect(rec.gateways).toBe(rec.instances);
     expect(rec.partitions).toBeGreaterThanOrEqual(2 * rec.instances);
+    expect(rec.actions.join('\n')).toContain(`run ${rec.instances} worker`);
+    expect(rec.actions.join('\n')).toContain(`${rec.partitions} partitions of jl.readings`);
     expect(rec.actions.join('\n')).toMatch(/write rate: .* by \d{4}-\d\d-\d\d/);
     expect(rec.actions.join('\n')).toMatch(/storage: provision/);
     expect(region.sectors).toEqual([expect.objectContaining({ sector: 'energy', share: 1 })]);
