@@ -114,10 +114,13 @@ kafka
       for (const t of topicSpecs(config.kafka)) mock.createTopic(t.topic, config.kafka.partitions, Math.min(n, config.kafka.replication));
       console.log(mock.bootstrap);
       console.error(`mock cluster: ${n} brokers, topics ${topicSpecs(config.kafka).map((t) => t.topic).join(', ')} with ${config.kafka.partitions} partitions. Use JL_KAFKA_BROKERS=${mock.bootstrap}`);
+      // The brokers run on librdkafka's threads: this timer keeps the process up until a signal.
+      const alive = setInterval(() => {}, 60_000);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      clearInterval(alive);
       mock.close();
       process.exit(0);
     }),

@@ -5,6 +5,7 @@ import { onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import type { PipelineConfig } from '../../app/config.js';
 import { MockCluster } from '../../kafka/mock-cluster.js';
+import { ensureDebianBinary } from '../../services/apt.js';
 import { topicSpecs } from '../../kafka/topics.js';
 import { spawnPipeline, type PipelineChild } from './pipeline.js';
 
@@ -33,7 +34,7 @@ export function spawnRole(cfg: string, role: 'gateway' | 'worker' | 'incidents',
 
 /** Every record of a topic as kcat (an outside client) reads it: headers and value. */
 export function kcatRead(brokers: string, topic: string, format = '%k\\t%h\\t%s\\n'): { headers: string; value: string; key: string }[] {
-  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-e', '-q', '-o', 'beginning', '-f', format], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = execFileSync(kcat(), ['-C', '-b', brokers, '-t', topic, '-e', '-q', '-o', 'beginning', '-f', format], { encoding: 'utf8', maxBuffer: 1 << 28 });
   return out
     .split('\n')
     .filter(Boolean)
@@ -47,6 +48,9 @@ export function kcatRead(brokers: string, topic: string, format = '%k\\t%h\\t%s\
 export function kcatProduce(brokers: string, topic: string, records: { headers: Record<string, string>; value: string }[]): void {
   for (const r of records) {
     const h = Object.entries(r.headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-    execFileSync('kcat', ['-P', '-b', brokers, '-t', topic, ...h], { input: r.value });
+    execFileSync(kcat(), ['-P', '-b', brokers, '-t', topic, ...h], { input: r.value });
   }
 }
+
+/** Debian's kcat, installed when missing (as root), else a loud failure naming the package. */
+const kcat = () => ensureDebianBinary('kcat', 'kcat');
