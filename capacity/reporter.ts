@@ -5,7 +5,8 @@ import type { HealthSnapshot, PipelineStats } from './statistics.js';
 /**
  * Every `everyMs`, drains the pipeline's statistics into `pipeline_stats`, `pipeline_rejects`
  * and `pipeline_health` lines (written best effort) and raises an anomaly for each resource
- * newly over its cardinality budget. `stop` writes a last interval.
+ * newly over its cardinality budget. `more` adds lines of the same interval (a Kafka role's
+ * `pipeline_kafka`, see kafka-points.ts). `stop` writes a last interval.
  */
 export class StatisticsReporter {
   private timer?: NodeJS.Timeout;
@@ -16,6 +17,7 @@ export class StatisticsReporter {
     private readonly lines: BestEffortLines,
     private readonly onAnomaly: (a: Anomaly) => void,
     private readonly everyMs: number,
+    private readonly more: (now: number) => string[] = () => [],
   ) {}
 
   start(): void {
@@ -26,6 +28,11 @@ export class StatisticsReporter {
   /** One interval now; never rejects. */
   async report(now = Date.now()): Promise<void> {
     this.lines.push(this.stats.lines(now, this.snapshot()));
+    try {
+      this.lines.push(this.more(now));
+    } catch {
+      /* the extra lines are best effort: never stop the statistics for them */
+    }
     for (const a of this.stats.budgetAnomalies(now)) this.onAnomaly(a);
     await this.lines.flush();
   }

@@ -21,10 +21,20 @@ export interface HealthSnapshot {
   spoolBytes: number;
   spoolLimit: number;
   influxUp: boolean;
-  mqttConnected: boolean;
-  reconnects: number;
+  /** Absent for a process without MQTT (a Kafka worker): the fields are then not written. */
+  mqttConnected?: boolean;
+  reconnects?: number;
   anomalies: number;
   outbox: number;
+}
+
+export interface PipelineStatsOptions {
+  /**
+   * Count accepted readings into `pipeline_stats` (default true). In the Kafka topology a
+   * reading passes a gateway and then a worker; only the worker (which stores it) counts it,
+   * so a gateway sets this false and writes only `pipeline_rejects` and `pipeline_health`.
+   */
+  readings?: boolean;
 }
 
 /** Counters of one catalogue resource in one region. */
@@ -61,12 +71,17 @@ export class PipelineStats implements Stage {
   private registered?: { registry: Registry; counts: Map<string, number> };
   /** Resources whose series are over their catalogue budget now (raised once until back under). */
   private readonly overBudget = new Set<string>();
+  private readonly countReadings: boolean;
 
+  /** `instance` tags every line: unique per process (the single process's client id, a role's roleId). */
   constructor(
     private readonly ctx: CatalogueView,
     private readonly config: CapacityConfig,
     private readonly instance: string,
-  ) {}
+    options: PipelineStatsOptions = {},
+  ) {
+    this.countReadings = options.readings ?? true;
+  }
 
   /** Counts one ingested message (hot path). */
   observe(outcome: Outcome, msg: RawMessage): void {
@@ -76,6 +91,7 @@ export class PipelineStats implements Stage {
       this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
       return;
     }
+    if (!this.countReadings) return;
     const r = outcome.reading;
     const g = this.group(r);
     g.messages++;
@@ -194,7 +210,7 @@ export class PipelineStats implements Stage {
     for (const g of groups.values()) messages += g.messages;
     const out: string[] = [];
     const at = new Date(now);
-    const registered = this.registeredCounts();
+    const registered = this.countReadings ? this.registeredCounts() : new Map<string, number>();
     const catalogue = this.ctx.catalogue();
     const keys = new Set([...registered.keys(), ...groups.keys()]);
     for (const key of keys) {
@@ -249,13 +265,13 @@ export class PipelineStats implements Stage {
       .intField('spool_bytes', health.spoolBytes)
       .floatField('spool_ratio', health.spoolLimit ? health.spoolBytes / health.spoolLimit : 0)
       .booleanField('influx_up', health.influxUp)
-      .booleanField('mqtt_connected', health.mqttConnected)
-      .intField('reconnects', health.reconnects)
       .intField('anomalies', health.anomalies)
       .intField('outbox', health.outbox)
       .intField('latency_samples', this.latencySeen)
       .floatField('cpu_pct', (cpuMs * 100) / intervalMs)
       .intField('rss_bytes', process.memoryUsage.rss());
+    if (health.mqttConnected !== undefined) p.booleanField('mqtt_connected', health.mqttConnected);
+    if (health.reconnects !== undefined) p.intField('reconnects', health.reconnects);
     if (lat.length) p.floatField('latency_p50_ms', pct(0.5)).floatField('latency_p99_ms', pct(0.99)).floatField('latency_max_ms', lat[lat.length - 1]);
     out.push(p.timestamp(at).toLineProtocol()!);
     this.lastReceived = health.received;

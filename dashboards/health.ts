@@ -12,7 +12,7 @@ export function throughput() {
 /** Publish-to-stored latency percentiles. */
 export function latency() {
   const q = health().agg('max', 'latency_p99_ms', 'p99').agg('mean', 'latency_p50_ms', 'p50').groupByTime().groupBy('instance').fill('none');
-  return timeseries('Latency, receive to stored', 'Time from a message’s arrival to its point being durable (InfluxDB or spool): p50 and p99 (ms).', 'ms').thresholds(thresholds(250, 1000)).withTarget(influx(q).alias('$tag_instance $col'));
+  return timeseries('Latency, receive to stored', 'Time from a message’s arrival to its point being durable (InfluxDB or spool; for a Kafka gateway, on Kafka): p50 and p99 (ms).', 'ms').thresholds(thresholds(250, 1000)).withTarget(influx(q).alias('$tag_instance $col'));
 }
 
 /** Bytes waiting in the durable spool (InfluxDB slow or down). */
@@ -51,8 +51,33 @@ export function rejects() {
   return timeseries('Dead letters', 'Refused messages per interval, by reason code.', 'short').withTarget(influx(Select.from('pipeline_rejects').agg('sum', 'count', 'dead letters').groupByTime().groupBy('reason').fill('0')).alias('$tag_reason'));
 }
 
+const kafka = () => Select.from('pipeline_kafka');
+
+/** Records each Kafka consumer is behind the newest offsets (all its partitions). */
+export function consumerLag() {
+  return timeseries('Consumer lag', 'Records behind the newest offset, over the partitions each instance owns (workers on jl.readings, gateways on jl.ingest, incident managers on jl.anomalies). Growing lag: the group cannot keep up.', 'short')
+    .thresholds(thresholds(10_000, 100_000))
+    .withTarget(influx(kafka().agg('max', 'lag', 'lag').groupByTime().groupBy('instance', 'topic').fill('none')).alias('$tag_instance $tag_topic'));
+}
+
+/** Partitions each consumer-group member owns (0: it takes nothing). */
+export function partitionsOwned() {
+  return timeseries('Partitions owned', 'Partitions of its topic each instance owns; they move on a rebalance. A member with 0 takes no records.', 'short').withTarget(influx(kafka().agg('last', 'partitions', 'partitions').groupByTime().groupBy('instance', 'topic').fill('none')).alias('$tag_instance $tag_topic'));
+}
+
+/** The slowest offset commit per interval. */
+export function commitLatency() {
+  return timeseries('Commit latency', 'Slowest offset commit of each instance per interval (ms); a worker commits only what is durable, after flushing its producer.', 'ms').thresholds(thresholds(250, 1000)).withTarget(influx(kafka().agg('max', 'commit_ms_max', 'max').groupByTime().groupBy('instance', 'topic').fill('none')).alias('$tag_instance $tag_topic'));
+}
+
+/** Rebalances per interval: the increase of each member's counter (a restart starts it at 0). */
+export function rebalances() {
+  const q = kafka().expr('non_negative_difference(max("rebalances"))', 'rebalances').groupByTime().groupBy('instance', 'topic').fill('none');
+  return timeseries('Rebalances', 'Rebalances (assign and revoke) each instance took part in per interval: members joining, leaving or missing the session timeout.', 'short').thresholds(thresholds(1, 10)).withTarget(influx(q).alias('$tag_instance $tag_topic'));
+}
+
 export function healthDashboard() {
-  return dashboard('jl-pipeline-health', 'Pipeline health', 'Throughput, latency, spool, broker connection and the completeness ledger of every instance.', { from: 'now-1h', to: 'now' })
+  return dashboard('jl-pipeline-health', 'Pipeline health', 'Throughput, latency, spool, broker connection, Kafka consumers and the completeness ledger of every instance.', { from: 'now-1h', to: 'now' })
     .withRow(new RowBuilder('Completeness'))
     .withPanel(ledgerBalance().span(8))
     .withPanel(reconnects().span(8))
@@ -62,6 +87,11 @@ export function healthDashboard() {
     .withPanel(latency())
     .withPanel(spoolDepth())
     .withPanel(rejects())
+    .withRow(new RowBuilder('Kafka'))
+    .withPanel(consumerLag())
+    .withPanel(partitionsOwned())
+    .withPanel(commitLatency())
+    .withPanel(rebalances())
     .withRow(new RowBuilder('Process'))
     .withPanel(resources())
     .withPanel(memory());

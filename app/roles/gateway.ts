@@ -1,3 +1,4 @@
+import { PipelineStats } from '../../capacity/statistics.js';
 import { Ledger } from '../../core/ledger.js';
 import { LiveConfig } from '../../config/live-config.js';
 import { KafkaSource } from '../../kafka/consumer-source.js';
@@ -5,8 +6,9 @@ import { KafkaReadingsOutput } from '../../kafka/outputs.js';
 import { TOPIC_HEADER } from '../../kafka/records.js';
 import { MqttSource } from '../../ingest/mqtt/source.js';
 import { validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
+import { connectInflux } from '../influx.js';
 import { apiTokens, pseudonymKey } from '../pipeline.js';
-import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, type RoleContext, type RunningRole } from './role.js';
+import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, type RoleContext, type RunningRole } from './role.js';
 
 /**
  * The gateway (SPEC 8): MQTT (a shared subscription across gateways) and `jl.ingest` in;
@@ -22,8 +24,13 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
   const producer = await connectProducer(ctx);
   const ledger = new Ledger();
   const tag: TagContext = { catalogue: () => live.catalogue(), registry: () => live.registry(), pseudonymKey: pseudonymKey({ ...config, dataDir: config.dataDir }), maxPayloadBytes: config.limits.maxPayloadBytes, futureToleranceMs: config.limits.futureToleranceMs };
-  const delivery = deliveryRuntime(ctx, { decode: (msg) => validateAndTag(tag, msg), stages: [] }, new KafkaReadingsOutput(producer, config.kafka.topics.readings), producer, ledger, true);
+  // Statistics only with an InfluxDB to write them to. A gateway reports its own rejections and
+  // health, not readings: the worker that stores a reading counts it (no double counting).
+  const influx = config.influx.url ? await connectInflux(config, false, log) : undefined;
+  const statistics = influx?.writer ? new PipelineStats(live, config.capacity, roleId(ctx), { readings: false }) : undefined;
+  const delivery = deliveryRuntime(ctx, { decode: (msg) => validateAndTag(tag, msg), stages: statistics ? [statistics] : [] }, new KafkaReadingsOutput(producer, config.kafka.topics.readings), producer, ledger, true);
   const { runtime } = delivery;
+  if (statistics) runtime.on('stored', (readings, at) => statistics.stored(readings, at));
 
   if (!config.mqtt.url) throw new Error('the gateway role needs mqtt.url (JL_MQTT_URL)');
   const mqtt = new MqttSource({ ...config.mqtt, url: config.mqtt.url, clientId: `${config.mqtt.clientId}-${roleId(ctx)}`, shareGroup: config.mqtt.shareGroup ?? 'jl-gateways' }, log);
@@ -41,6 +48,18 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
     },
     log,
   );
+  const reporter = statistics
+    ? roleReporter(ctx, {
+        statistics,
+        consumers: () => [ingest],
+        writer: () => influx?.writer,
+        snapshot: () => {
+          const h = runtime.health();
+          // influx_up is the runtime's output (Kafka here), as on the role's /metrics.
+          return { ...ledger.totals(), pending: h.pending, spoolBytes: delivery.spool.size, spoolLimit: delivery.spool.limit, influxUp: h.outputUp, mqttConnected: mqtt.connected, reconnects: mqtt.reconnects, anomalies: 0, outbox: 0 };
+        },
+      })
+    : undefined;
   const tokens = apiTokens({ ...config, dataDir: dir }, log);
   const ready = () => {
     const checks = { mqttConnected: mqtt.connected, subscribed: mqtt.subscribed, ...runtime.checks() };
@@ -52,6 +71,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
     return { role: ctx.role, instance: ctx.instance, ...ledger.snapshot(), balanced: t.received === t.stored + t.deadLettered + t.inSpool + t.nacked + h.pending, pending: h.pending, delivery: h, mqtt: { connected: mqtt.connected, unacked: mqtt.unacked }, kafka: { consumers: [ingest.stats()], produced: producer.counts } };
   };
   const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [ingest], catalogue: () => live.catalogue(), tokens: () => tokens });
+  reporter?.start();
   mqtt.start((env) => runtime.handle(env));
   ingest.start((env) => runtime.handle(env));
   log.info({ role: ctx.role, instance: ctx.instance, port: addressPort(http) }, 'HTTP API listening');
@@ -68,10 +88,12 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
       mqtt.pause();
       ingest.pause();
       await runtime.stop(config.delivery.stopGraceMs);
+      await reporter?.stop();
       await ingest.stop();
       await mqtt.stop().catch(() => {});
       await producer.close();
       await delivery.close();
+      await influx?.writer?.close();
       await live.close();
       await http.close();
       log.info({ ...ledger.totals() }, 'gateway stopped');

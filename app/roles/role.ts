@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { IncidentManager } from '../../alerts/incidents.js';
+import { KafkaPoints } from '../../capacity/kafka-points.js';
+import { StatisticsReporter } from '../../capacity/reporter.js';
+import type { HealthSnapshot, PipelineStats } from '../../capacity/statistics.js';
+import type { Anomaly } from '../../core/anomaly.js';
 import type { SubscriptionStore } from '../../alerts/subscriptions.js';
 import type { Catalogue } from '../../config/catalogue.js';
 import { Ledger } from '../../core/ledger.js';
@@ -18,6 +22,8 @@ import { KafkaProducer } from '../../kafka/producer.js';
 import { ensureTopics } from '../../kafka/topics.js';
 import { buildHttp } from '../../server/http.js';
 import { buildMetrics } from '../../server/metrics.js';
+import { BestEffortLines } from '../../storage/influx/best-effort.js';
+import type { LineWriter } from '../../storage/influx/writer.js';
 import { Spool } from '../../storage/spool/spool.js';
 import type { PipelineConfig } from '../config.js';
 
@@ -121,4 +127,30 @@ export async function roleHttp(ctx: RoleContext, parts: { ready: () => RoleReadi
 
 export function consumerStats(consumers: KafkaSource[]): ConsumerStats[] {
   return consumers.map((c) => c.stats());
+}
+
+/**
+ * A role's own statistics, written best effort to InfluxDB every `capacity.statsEveryMs` like
+ * the single process's (app/pipeline.ts): `pipeline_stats`, `pipeline_rejects` and
+ * `pipeline_health` from `statistics`, tagged instance = roleId, plus `pipeline_kafka` (and
+ * `pipeline_kafka_partition`) for its consumers. Lines wait while `writer()` gives none.
+ * `stop` writes a last interval.
+ */
+export function roleReporter(
+  ctx: RoleContext,
+  parts: { statistics: PipelineStats; snapshot: () => HealthSnapshot; consumers: () => KafkaSource[]; writer: () => LineWriter | undefined; onAnomaly?: (a: Anomaly) => void },
+): { start(): void; stop(): Promise<void> } {
+  const lines = new BestEffortLines('pipeline statistics', parts.writer, ctx.log);
+  const kafka = new KafkaPoints({ role: ctx.role, instance: roleId(ctx) });
+  const reporter = new StatisticsReporter(parts.statistics, parts.snapshot, lines, parts.onAnomaly ?? (() => {}), ctx.config.capacity.statsEveryMs, (now) => kafka.lines(consumerStats(parts.consumers()), now));
+  return {
+    start: () => {
+      lines.start();
+      reporter.start();
+    },
+    stop: async () => {
+      await reporter.stop();
+      await lines.stop();
+    },
+  };
 }

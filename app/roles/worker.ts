@@ -15,7 +15,7 @@ import { connectInflux } from '../influx.js';
 import { apiTokens } from '../pipeline.js';
 import { addressPort, headerOf } from './gateway.js';
 import { StateHandover } from './handover.js';
-import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, type RoleContext, type RunningRole } from './role.js';
+import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, type RoleContext, type RunningRole } from './role.js';
 
 export const KIND_ANOMALY = 'anomaly';
 export const KIND_PARTIALS = 'partials';
@@ -111,6 +111,18 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   }, config.kafka.partialsEveryMs);
   partialsTimer.unref();
 
+  // The worker stores the readings, so it counts them (pipeline_stats); instance = roleId.
+  const reporter = roleReporter(ctx, {
+    statistics,
+    consumers: () => [readings],
+    writer: () => (runtime.health().outputUp ? influx.writer : undefined),
+    onAnomaly,
+    snapshot: () => {
+      const h = runtime.health();
+      return { ...ledger.totals(), pending: h.pending, spoolBytes: delivery.spool.size, spoolLimit: delivery.spool.limit, influxUp: h.outputUp, anomalies: Object.values(detection.stats().anomalies).reduce((a, b) => a + b, 0), outbox: unsent.size };
+    },
+  });
+
   const tokens = apiTokens({ ...config, dataDir: dir }, log);
   const ready = () => {
     const checks = { ...runtime.checks(), partitionsOwned: readings.stats().partitions.length > 0 };
@@ -124,6 +136,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [readings], catalogue: () => live.catalogue(), tokens: () => tokens });
   detection.start();
   handover.start();
+  reporter.start();
   readings.start((env) => runtime.handle(env));
   log.info({ role: ctx.role, instance: ctx.instance, port: addressPort(http) }, 'HTTP API listening');
 
@@ -139,6 +152,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
       clearInterval(partialsTimer);
       readings.pause();
       await runtime.stop(config.delivery.stopGraceMs);
+      await reporter.stop();
       await handover.stop();
       await readings.stop();
       detection.stop();

@@ -44,6 +44,22 @@ describe('pipeline statistics', () => {
     expect(field(next.find((l) => l.startsWith('pipeline_health,'))!, 'unbalanced')).toBe(-1);
   });
 
+  it('with readings: false (a Kafka gateway) writes only its rejects and health, and no MQTT fields when it has no MQTT', () => {
+    const now = Date.now();
+    const s = new PipelineStats({ catalogue: () => shipped, registry: () => registry }, config.capacity, 'gateway-1', { readings: false });
+    s.observe(reading('a'), msg(100, now));
+    s.observe({ ok: false, rejection: { source: 'agri/220100/soil', reason: 'schema_violation', detail: '', topic: 't', payload: Buffer.alloc(0), receivedAt: now } }, msg(10, now));
+    const lines = s.lines(now, { received: 2, stored: 1, deadLettered: 1, inSpool: 0, nacked: 0, pending: 0, spoolBytes: 0, spoolLimit: 1, influxUp: true, mqttConnected: true, reconnects: 0, anomalies: 0, outbox: 0 });
+    expect(lines.some((l) => l.startsWith('pipeline_stats,'))).toBe(false);
+    expect(lines.find((l) => l.startsWith('pipeline_rejects,'))).toMatch(/instance=gateway-1.* count=1i/);
+    expect(lines.find((l) => l.startsWith('pipeline_health,'))).toMatch(/^pipeline_health,instance=gateway-1 .*mqtt_connected=T/);
+    expect(s.budgetAnomalies(now)).toEqual([]);
+    // A worker has no MQTT: the fields are left out rather than written false.
+    const worker = new PipelineStats({ catalogue: () => shipped, registry: () => registry }, config.capacity, 'worker-1');
+    const health = worker.lines(now, { received: 0, stored: 0, deadLettered: 0, inSpool: 0, nacked: 0, pending: 0, spoolBytes: 0, spoolLimit: 1, influxUp: true, anomalies: 0, outbox: 0 }).find((l) => l.startsWith('pipeline_health,'))!;
+    expect(health).not.toMatch(/mqtt_connected|reconnects/);
+  });
+
   it('raises a cardinality-budget anomaly once, and again only after the resource fell back under budget', () => {
     let catalogue: Catalogue = { ...shipped, entries: shipped.entries.map((e) => (e === soil ? { ...e, cardinalityBudget: 2 } : e)) };
     const s = new PipelineStats({ catalogue: () => catalogue, registry: () => registry }, config.capacity, 'test');

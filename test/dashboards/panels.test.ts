@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { VariableType, type Dashboard, type Panel, type VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
+import { KafkaPoints, type KafkaConsumerFigures } from '../../capacity/kafka-points.js';
 import { loadCatalogue } from '../../config/catalogue.js';
 import { packageRoot } from '../../config/paths.js';
 import { buildDashboards } from '../../dashboards/build.js';
@@ -46,6 +47,29 @@ function queryText(v: VariableModel): string {
   return v.query;
 }
 
+/**
+ * The single process has no Kafka consumers, so `pipeline_kafka` is seeded as the Kafka roles
+ * write it (the same KafkaPoints): two workers and a gateway over the last minutes, one point a
+ * minute, with lag, partitions, commits and rebalances moving (a rebalance at the third minute).
+ */
+const KAFKA_MEMBERS = [
+  { role: 'worker', instance: 'worker-1', topic: 'jl.readings', group: 'jl-workers', partitions: [0, 1, 2, 3] },
+  { role: 'worker', instance: 'worker-2', topic: 'jl.readings', group: 'jl-workers', partitions: [4, 5, 6, 7] },
+  { role: 'gateway', instance: 'gateway-1', topic: 'jl.ingest', group: 'jl-gateways', partitions: [0, 1] },
+];
+function kafkaSeed(now: number): string[] {
+  const out: string[] = [];
+  for (const [m, member] of KAFKA_MEMBERS.entries()) {
+    const points = new KafkaPoints(member);
+    for (let i = 0; i < 8; i++) {
+      const lag = Object.fromEntries(member.partitions.map((p) => [p, 100 * (m + 1) + 10 * i + p]));
+      const c: KafkaConsumerFigures = { topic: member.topic, group: member.group, partitions: member.partitions, lag, totalLag: Object.values(lag).reduce((a, b) => a + b, 0), rebalances: i < 3 ? 2 : 4, commits: 5 * (i + 1), commitErrors: 0, commitMs: Array.from({ length: 5 * (i + 1) }, (_, k) => 3 + ((k + m) % 7)), paused: false };
+      out.push(...points.lines([c], now - (8 - i) * 60_000));
+    }
+  }
+  return out;
+}
+
 /** True when some row has a value in a column other than time. */
 const hasData = (series: Series[]) => series.some((s) => s.values.some((row) => row.some((v, i) => s.columns[i] !== 'time' && v !== null && v !== undefined)));
 
@@ -82,6 +106,7 @@ describe('every dashboard panel against the real InfluxDB', () => {
     const before = (await intervals()) ?? 0;
     await waitUntil(async () => ((await intervals()) ?? 0) >= before + 5, 20_000, 'statistics written');
     await waitUntil(() => pipeline.sideData.every((s) => s.pending === 0), 15_000, 'side points flushed');
+    await pipeline.influx.writer!.write(kafkaSeed(Date.now()));
 
     // The capacity report, as an operator runs it: reads pipeline_stats, writes the forecast.
     // Its config names the same statistics interval as the pipeline's, so the history is read
@@ -140,6 +165,35 @@ describe('every dashboard panel against the real InfluxDB', () => {
       }
     });
   }
+
+  // The generic check above only needs some data; this one pins each Kafka panel's series to the
+  // seeded members and values, so a query on the wrong field, tag or grouping fails.
+  it('pipeline-health.json: the Kafka panels show each consumer-group member', async () => {
+    const d = dashboards['pipeline-health.json'];
+    const panel = (title: string) => {
+      const p = ((d.panels ?? []) as Panel[]).find((x) => x.title === title);
+      expect(p, `panel "${title}"`).toBeDefined();
+      return expand(((p!.targets ?? []) as InfluxQLDataquery[])[0].query, d, new Map());
+    };
+    const perMember = async (title: string) => {
+      const series = await influxQuery({ url: svc.influxUrl, database: db }, panel(title));
+      const values = (s: Series) => s.values.map((r) => r[1]).filter((v): v is number => typeof v === 'number');
+      return Object.fromEntries(series.map((s) => [`${s.tags!.instance} ${s.tags!.topic}`, values(s)]));
+    };
+    const members = KAFKA_MEMBERS.map((m) => `${m.instance} ${m.topic}`).sort();
+    const lag = await perMember('Consumer lag');
+    expect(Object.keys(lag).sort()).toEqual(members);
+    expect(Math.max(...lag['worker-2 jl.readings'])).toBe(4 * 200 + 4 * 70 + (4 + 5 + 6 + 7));
+    const owned = await perMember('Partitions owned');
+    expect(Object.keys(owned).sort()).toEqual(members);
+    expect(new Set(owned['gateway-1 jl.ingest'])).toEqual(new Set([2]));
+    const commits = await perMember('Commit latency');
+    expect(Object.keys(commits).sort()).toEqual(members);
+    expect(Math.max(...commits['worker-1 jl.readings'])).toBe(9);
+    const rebalances = await perMember('Rebalances');
+    expect(Object.keys(rebalances).sort()).toEqual(members);
+    for (const m of members) expect(rebalances[m].reduce((a, b) => a + b, 0), m).toBe(2);
+  });
 
   it('capacity report: Markdown per region and sector, JSON and SVG charts from the real statistics', async () => {
     expect(report).toMatch(/^# Capacity plan/);
