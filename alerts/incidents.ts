@@ -397,6 +397,17 @@ export class IncidentManager {
     }
   }
 
+  /**
+   * Writes every change held in memory (throttled merges, retries) to the log now; throws when
+   * the log cannot take them. A consumer of jl.anomalies calls it before it commits, so a
+   * committed anomaly is in the log.
+   */
+  persist(now = this.clock()): void {
+    this.flush(now);
+    for (const id of [...this.dirty]) this.record(this.byId.get(id)!, 'updated', now);
+    if (this.unlogged.length) throw new Error(`incident log not writable (${this.unlogged.length} changes waiting): ${String(this.logError)}`);
+  }
+
   /** Runs `tick` every `everyMs` (deadlines, cleared signals, throttled merges) until `close`. */
   start(everyMs = 1000): void {
     this.timer = setInterval(() => this.tick(), everyMs);

@@ -32,6 +32,12 @@ function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
   c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;
   c.pseudonymKey = s('JL_PSEUDONYM_KEY') ?? c.pseudonymKey;
   c.kafka.brokers = s('JL_KAFKA_BROKERS') ?? c.kafka.brokers;
+  for (const [name, key] of [['JL_KAFKA_PARTITIONS', 'partitions'], ['JL_KAFKA_REPLICATION', 'replication']] as const) {
+    const v = s(name);
+    if (v === undefined) continue;
+    if (!/^\d{1,4}$/.test(v) || Number(v) < 1) throw new ConfigError('environment', name, `must be a positive integer, got "${v}"`);
+    c.kafka[key] = Number(v);
+  }
   const level = s('JL_LOG_LEVEL');
   if (level !== undefined) {
     if (!isLogLevel(level)) throw new ConfigError('environment', 'JL_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);

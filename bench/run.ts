@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -17,9 +17,10 @@ import { waitUntil } from '../services/process.js';
 import { toLine } from '../storage/influx/line-protocol.js';
 import { V1Writer } from '../storage/influx/v1-writer.js';
 import { loadRegistry } from '../config/devices.js';
-import { publishInOrder } from '../ingest/simulator/publish.js';
 import type { Reading } from '../core/types.js';
 import { detectionMemory } from './detection-memory.js';
+import { kafkaBench, kafkaMarkdown } from './kafka.js';
+import { countAll, dropSession, log, percentile, prepareSession, publishBacklog, waitForIdle } from './shared.js';
 
 export interface BenchOptions {
   outDir: string;
@@ -30,22 +31,6 @@ export interface BenchOptions {
 /** Seconds of each latency run at its rate before messages count (start-up, not steady state). */
 const WARMUP_S = 5;
 
-/**
- * Waits until process `pid` uses under `share` of a core over 2 s (from /proc), at most
- * `timeoutMs`; returns the seconds waited.
- */
-async function waitForIdle(pid: number | undefined, share: number, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  if (pid === undefined) return 0;
-  const ticks = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0);
-  const hz = 100; // USER_HZ on Linux
-  for (;;) {
-    const a = ticks();
-    await new Promise((r) => setTimeout(r, 2000));
-    if ((ticks() - a) / hz / 2 < share || Date.now() - t0 > timeoutMs) return Math.round((Date.now() - t0) / 1000);
-  }
-}
-
 /** The latency run's breakdown as reported in benchmarks.json. */
 const breakdownOf = (r: { receive_p99: number; write_p50: number; write_p99: number; writes: number }) => ({
   publish_to_received_p99_ms: r.receive_p99,
@@ -53,29 +38,6 @@ const breakdownOf = (r: { receive_p99: number; write_p50: number; write_p99: num
   influx_write_p99_ms: r.write_p99,
   influx_writes: r.writes,
 });
-
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-const MEASUREMENTS = ['agri_soil', 'agri_weather', 'v2x_bsm', 'v2x_rsu_status', 'energy_meter', 'energy_heat', 'iiot_machine'];
-
-/** Publishes messages with QoS 1, keeping at most `window` unacknowledged; progress on stderr. */
-const publishBacklog = (url: string, messages: { topic: string; payload: string }[], window = 2000) =>
-  publishInOrder(url, messages, { window, clientId: `bench-pub-${process.pid}`, protocolVersion: 5, progressEvery: 50_000, onProgress: (n) => log(`  published ${n}/${messages.length}`) });
-
-async function prepareSession(url: string, clientId: string): Promise<void> {
-  const c = await mqtt.connectAsync(url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
-  await c.subscribeAsync('jl/#', { qos: 1 });
-  await c.endAsync();
-}
-
-/**
- * Ends a persistent session: left behind, mosquitto would queue every later message of the run
- * for it and save that growing queue to disk every second (autosave_interval 1), slowing the
- * broker for the measurements that follow.
- */
-async function dropSession(url: string, clientId: string): Promise<void> {
-  const c = await mqtt.connectAsync(url, { clientId, clean: true, protocolVersion: 5, properties: { sessionExpiryInterval: 0 } });
-  await c.endAsync();
-}
 
 /** (1) Raw drain: a bare mqtt.js QoS 1 subscriber empties a queued backlog. */
 async function mqttDrain(url: string, messages: { topic: string; payload: string }[]): Promise<number> {
@@ -109,10 +71,6 @@ async function influxIngest(url: string, lines: string[]): Promise<number> {
   };
   await Promise.all([worker(), worker()]);
   return lines.length / ((performance.now() - t0) / 1000);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function version(cmd: string, args: string[]): string {
@@ -263,6 +221,23 @@ export async function runBenchmarks(o: BenchOptions) {
     await pipeline.stop();
 
     const stored = await countAll(influxd.url, 'bench_pipeline');
+    // Later messages must not queue for the stopped pipeline's persistent session.
+    await dropSession(mosquitto.url, config.mqtt.clientId);
+
+    const kafka = await kafkaBench({
+      dir,
+      mqttUrl: mosquitto.url,
+      influxUrl: influxd.url,
+      influxPid: influxd.pid,
+      devices,
+      catalogue: base.catalogue,
+      simConfig: simCfg,
+      make,
+      messages: o.messages,
+      singleProcessRate: Math.round(pipelineRate),
+      latencySeconds: o.latencySeconds,
+      warmupSeconds: WARMUP_S,
+    });
     log('(5) memory of the anomaly processors\' state for 100,000 devices');
     const memory = detectionMemory(100_000);
     log(`    ${memory.stateMb} MB of state (${memory.bytesPerDevice} bytes per device), process RSS ${memory.rssMb} MB`);
@@ -292,6 +267,7 @@ export async function runBenchmarks(o: BenchOptions) {
       expected_points: o.messages + half.total + quarter.total,
       influxd_idle_wait_s: quietAfterS,
       latency_warmup_s: WARMUP_S,
+      kafka,
     };
     mkdirSync(o.outDir, { recursive: true });
     writeFileSync(join(o.outDir, 'benchmarks.json'), JSON.stringify(result, null, 2) + '\n');
@@ -310,22 +286,10 @@ export async function runBenchmarks(o: BenchOptions) {
 export type BenchResult = Awaited<ReturnType<typeof runBenchmarks>>;
 
 /** Figures benchmarks.json gained after its first runs: a file of an earlier run lacks them. */
-type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s';
+type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s' | 'kafka';
 
 /** A benchmarks.json of this run or of an earlier one (what `jlpipe bench --report-only` reads). */
 export type BenchReport = Omit<BenchResult, AddedLater> & Partial<Pick<BenchResult, AddedLater>>;
-
-async function countAll(url: string, db: string): Promise<number> {
-  let n = 0;
-  for (const m of MEASUREMENTS) {
-    const u = new URL('/query', url);
-    u.searchParams.set('db', db);
-    u.searchParams.set('q', `SELECT count("seq") FROM "${m}"`);
-    const body = (await (await fetch(u)).json()) as { results: { series?: { values: number[][] }[] }[] };
-    n += body.results[0].series?.[0].values[0][1] ?? 0;
-  }
-  return n;
-}
 
 /** BENCHMARKS.md from the figures of one run. */
 /**
@@ -413,5 +377,6 @@ RSS next to it also holds the simulator that generated the traffic and the regis
 ${r.ratio_to_slower_limit >= 0.8 ? 'Throughput meets the 80 % bar.' : `Throughput is below the 80 % bar: the pipeline process runs at ${Math.round(r.pipeline_cpu_share_of_one_core * 100)} % of one core, so it is bound by its single JavaScript thread. A CPU profile of (3) puts most of that thread in JSON parsing and schema validation, HMAC verification with canonical JSON, line-protocol encoding with the client's Point, and garbage collection; mqtt.js packet handling and the HTTP writes take the rest. The raw limits do none of that work.`}
 
 ${r.latency_p99_ms < 250 ? 'Latency meets the p99 < 250 ms bar at half the sustained rate.' : latencyMiss(r)}
-`;
+
+${kafkaMarkdown(r.kafka, r.machine, { msgsPerS: r.pipeline_msgs_per_s, cpuShare: r.pipeline_cpu_share_of_one_core })}`;
 }

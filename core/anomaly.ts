@@ -84,7 +84,8 @@ export interface Detector {
   readonly lateToo?: boolean;
   reading?(input: DetectInput, emit: Emit): void;
   rejection?(r: Rejection, emit: Emit): void;
-  tick?(watermark: number, emit: Emit): void;
+  /** `watermarkOf`, when given, is the watermark a device's absence is judged at (its partition's). */
+  tick?(watermark: number, emit: Emit, watermarkOf?: (device: string) => number): void;
   expire(before: number): void;
   /** Devices (or keys) holding state now. */
   size(): number;

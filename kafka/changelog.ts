@@ -5,8 +5,8 @@ import Kafka from 'node-rdkafka';
  * now, keeping the newest value of each key: the restore step of a warm hand-over, like a
  * Kafka Streams state store restoring from its changelog before it processes a record.
  */
-export async function readChangelog(client: Record<string, string | number | boolean>, topic: string, partitions: number[], timeoutMs = 30_000): Promise<Map<string, { value: Buffer; partition: number }>> {
-  const latest = new Map<string, { value: Buffer; partition: number }>();
+export async function readChangelog(client: Record<string, string | number | boolean>, topic: string, partitions: number[], timeoutMs = 30_000): Promise<Map<string, { value: Buffer; partition: number; timestamp: number }>> {
+  const latest = new Map<string, { value: Buffer; partition: number; timestamp: number }>();
   if (!partitions.length) return latest;
   const c = new Kafka.KafkaConsumer({ ...client, 'group.id': `${String(client['client.id'])}-restore`, 'enable.auto.commit': false, 'enable.partition.eof': true }, { 'auto.offset.reset': 'earliest' });
   await new Promise<void>((resolve, reject) => c.connect({ timeout: timeoutMs }, (err) => (err ? reject(new Error(`changelog reader could not connect: ${err.message}`)) : resolve())));
@@ -32,7 +32,7 @@ export async function readChangelog(client: Record<string, string | number | boo
       for (const m of msgs) {
         const end = ends.get(m.partition);
         if (end === undefined || m.offset >= end) continue;
-        if (m.key && m.value) latest.set(m.key.toString(), { value: m.value, partition: m.partition });
+        if (m.key && m.value) latest.set(m.key.toString(), { value: m.value, partition: m.partition, timestamp: m.timestamp ?? Date.now() });
         else if (m.key) latest.delete(m.key.toString()); // a tombstone
         if (m.offset + 1 >= end) ends.delete(m.partition);
       }

@@ -73,6 +73,9 @@ export class KafkaSource implements Source {
   private rebalancing: Promise<void> = Promise.resolve();
   private readonly counts = { rebalances: 0, commits: 0, commitErrors: 0, nacked: 0 };
   private readonly commitMs: number[] = [];
+  /** The newest offset of each owned partition, asked of the brokers (the client's own copy goes stale while paused). */
+  private readonly highs = new Map<number, number>();
+  private highTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: KafkaSourceOptions, private readonly log: Logger) {
     this.name = `kafka:${opts.name}`;
@@ -106,10 +109,14 @@ export class KafkaSource implements Source {
         return;
       }
       this.connected = true;
-      this.c.setDefaultConsumeTimeout(100);
+      // node-rdkafka's consume(n) waits this long for *each* next record: short, so a batch is
+      // handed on as soon as the records fetched so far are taken, not when n have arrived.
+      this.c.setDefaultConsumeTimeout(10);
       this.c.subscribe([this.opts.topic]);
       this.loop();
       this.timer = setInterval(() => void this.commit(), this.opts.commitEveryMs);
+      this.highTimer = setInterval(() => this.queryHighs(), 2000);
+      this.highTimer.unref();
     });
   }
 
@@ -122,10 +129,11 @@ export class KafkaSource implements Source {
     this.handler = undefined;
     this.running = false;
     clearInterval(this.timer);
+    clearInterval(this.highTimer);
     if (!this.connected) return;
     await this.rebalancing.catch(() => {});
     await this.commit();
-    await new Promise<void>((resolve) => this.c.disconnect(5000, () => resolve()));
+    await new Promise<void>((resolve) => this.c.disconnect(() => resolve()));
     this.connected = false;
   }
 
@@ -140,17 +148,31 @@ export class KafkaSource implements Source {
     const lag: Record<number, number> = {};
     let totalLag = 0;
     for (const [p, s] of this.parts) {
-      let high = -1;
+      let w = { lowOffset: -1, highOffset: -1 };
       try {
-        high = this.connected ? this.c.getWatermarkOffsets(this.opts.topic, p).highOffset : -1;
+        if (this.connected) w = this.c.getWatermarkOffsets(this.opts.topic, p);
       } catch {
         /* not fetched yet */
       }
-      const from = s.offsets.position >= 0 ? s.offsets.position : s.offsets.committed;
+      // Before the first record (restoring, or paused from the start) the lag counts from the
+      // committed offset, else from the start of the partition.
+      const from = s.offsets.position >= 0 ? s.offsets.position : s.offsets.committed >= 0 ? s.offsets.committed : w.lowOffset;
+      const high = Math.max(w.highOffset, this.highs.get(p) ?? -1);
       lag[p] = high >= 0 && from >= 0 ? Math.max(0, high - from) : 0;
       totalLag += lag[p];
     }
     return { topic: this.opts.topic, group: this.opts.groupId, partitions: [...this.parts.keys()].sort((a, b) => a - b), lag, totalLag, ...this.counts, commitMs: [...this.commitMs], unsettled: this.unsettled, paused: this.paused };
+  }
+
+  /** Asks the brokers for each owned partition's newest offset, for the lag while paused. */
+  private queryHighs(): void {
+    if (!this.connected) return;
+    for (const p of this.parts.keys()) {
+      this.c.queryWatermarkOffsets(this.opts.topic, p, 1000, (err, w) => {
+        if (!err && this.parts.has(p)) this.highs.set(p, w.highOffset);
+      });
+    }
+    for (const p of this.highs.keys()) if (!this.parts.has(p)) this.highs.delete(p);
   }
 
   private loop(): void {
@@ -226,10 +248,9 @@ export class KafkaSource implements Source {
     this.counts.nacked++;
     const p = this.parts.get(partition);
     if (!p || p.epoch !== epoch || !this.running) return; // not ours any more, or stopping: not committed
-    const committed = p.offsets.committed;
-    p.epoch = ++this.epochs;
-    p.offsets = new PartitionOffsets();
-    p.offsets.committed = committed;
+    // Earlier records stay tracked (a commit never passes them); an ack of a dropped later one
+    // only says it is durable already, which its next delivery will say again.
+    p.offsets.rewind(offset);
     p.seekTo = offset;
     this.log.warn({ source: this.name, partition, offset, err: err.message }, 'record handed back: seeking back to read it again');
     this.c.seek({ topic: this.opts.topic, partition, offset }, 5000, (e) => {
@@ -275,7 +296,10 @@ export class KafkaSource implements Source {
         this.log.info({ source: this.name, partitions }, 'partitions assigned');
         await this.opts.onAssign?.(partitions).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, 'restoring assigned partitions failed; starting cold'));
         for (const partition of partitions) if (!this.parts.has(partition)) this.parts.set(partition, { offsets: new PartitionOffsets(), epoch: ++this.epochs });
-        if (this.connected) this.c.assign(assignment);
+        if (this.connected) {
+          this.c.assign(assignment);
+          this.learnCommitted(partitions);
+        }
         if (this.paused) this.c.pause(this.assigned());
       } else if (err.code === REVOKE) {
         this.log.info({ source: this.name, partitions }, 'partitions revoked');
@@ -288,6 +312,17 @@ export class KafkaSource implements Source {
       } else this.log.error({ source: this.name, err: err.message }, 'rebalance error');
     };
     this.rebalancing = this.rebalancing.then(step, step);
+  }
+
+  /** The group's committed offsets of newly assigned partitions: where reading starts, for the lag until then. */
+  private learnCommitted(partitions: number[]): void {
+    this.c.committed(partitions.map((partition) => ({ topic: this.opts.topic, partition })), 5000, (err, tps) => {
+      if (err) return;
+      for (const tp of tps) {
+        const p = this.parts.get(tp.partition);
+        if (p && tp.offset >= 0 && p.offsets.committed < 0) p.offsets.committed = tp.offset;
+      }
+    });
   }
 
   /** Waits (at most `ms`) for the taken records of `partitions` to settle, so less is read twice. */

@@ -30,6 +30,15 @@ export class PartitionOffsets {
     }
   }
 
+  /**
+   * The partition is read again from `offset` (a nack): records taken from there on are
+   * dropped (they come again); the ones before it stay tracked, so a commit never passes them.
+   */
+  rewind(offset: number): void {
+    while (this.taken.length > this.head && this.taken[this.taken.length - 1] >= offset) this.settled.delete(this.taken.pop()!);
+    this.next = offset;
+  }
+
   /** Records taken and not settled yet. */
   get unsettled(): number {
     return this.taken.length - this.head;

@@ -30,8 +30,8 @@ export class KafkaProducer {
 
   private constructor(
     private readonly p: Producer,
-    /** Topics the cluster had when this producer connected. */
-    readonly topics: string[],
+    /** Topics the cluster had when this producer connected, with their partition counts. */
+    readonly topics: Map<string, number>,
   ) {
     p.on('delivery-report', (err, report) => {
       const batch = report.opaque as Batch | undefined;
@@ -56,7 +56,7 @@ export class KafkaProducer {
       p.connect({ timeout: timeoutMs, allTopics: true }, (err, metadata) => {
         if (err) return reject(new Error(`Kafka producer could not connect: ${err.message}`));
         p.setPollInterval(5);
-        resolve(new KafkaProducer(p, metadata.topics.map((t) => t.name)));
+        resolve(new KafkaProducer(p, new Map(metadata.topics.map((t) => [t.name, t.partitions.length]))));
       });
     });
   }

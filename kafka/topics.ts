@@ -24,8 +24,13 @@ export function topicSpecs(cfg: KafkaConfig): { topic: string; config: Record<st
  * is logged and start-up goes on; any other refusal (e.g. replication above the broker count)
  * stops start-up with the broker's reason.
  */
-export async function ensureTopics(cfg: KafkaConfig, client: Record<string, string | number | boolean>, existing: string[], log: Logger): Promise<void> {
-  const missing = topicSpecs(cfg).filter((s) => !existing.includes(s.topic));
+export async function ensureTopics(cfg: KafkaConfig, client: Record<string, string | number | boolean>, existing: Map<string, number>, log: Logger): Promise<void> {
+  // A device's state goes to the partition of its readings: the two topics must match.
+  const [readings, state] = [existing.get(cfg.topics.readings), existing.get(cfg.topics.state)];
+  if (readings !== undefined && state !== undefined && readings !== state) {
+    throw new Error(`Kafka topics ${cfg.topics.readings} (${readings} partitions) and ${cfg.topics.state} (${state}) must have the same partition count: a device's detector state is kept in the partition number of its readings`);
+  }
+  const missing = topicSpecs(cfg).filter((s) => !existing.has(s.topic));
   if (!missing.length) return;
   const admin = Kafka.AdminClient.create({ ...client, 'client.id': `${String(client['client.id'])}-admin` });
   try {

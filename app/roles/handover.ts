@@ -26,6 +26,8 @@ export class StateHandover {
   private readonly seen = new Map<string, { partition: number; offset: number }>();
   private readonly restored = new Map<string, number>();
   private readonly owned = new Set<number>();
+  /** Per partition, the newest event time restored and when (wall time) it was checkpointed. */
+  private readonly restoredEvent = new Map<number, { event: number; at: number }>();
   private timer?: NodeJS.Timeout;
   private checkpointing: Promise<void> = Promise.resolve();
   readonly counts = { checkpoints: 0, records: 0, bytes: 0, restoredDevices: 0, skipped: 0, failures: 0, lastCheckpointMs: 0 };
@@ -91,6 +93,20 @@ export class StateHandover {
     return this.checkpointing;
   }
 
+  /** The partition a device's records come from, once one was seen or restored. */
+  partitionOf(device: string): number | undefined {
+    return this.seen.get(device)?.partition;
+  }
+
+  /**
+   * The newest event time restored for a partition and the wall time it was checkpointed at
+   * (undefined: nothing restored): the partition's watermark goes on from there as if the
+   * previous owner had kept it.
+   */
+  restoredEventTime(partition: number): { event: number; at: number } | undefined {
+    return this.restoredEvent.get(partition);
+  }
+
   /** Before partitions are given up: their latest state goes out. */
   readonly revoke = async (): Promise<void> => {
     await this.checkpoint();
@@ -106,18 +122,22 @@ export class StateHandover {
       this.restored.delete(device);
     }
     const fresh = partitions.filter((p) => !this.owned.has(p));
+    for (const p of this.restoredEvent.keys()) if (!now.has(p)) this.restoredEvent.delete(p);
     this.owned.clear();
     for (const p of partitions) this.owned.add(p);
     if (!fresh.length) return;
     const started = Date.now();
     const states = await readChangelog(this.client, this.topic, fresh);
     let n = 0;
-    for (const [device, { value, partition }] of states) {
+    for (const [device, { value, partition, timestamp }] of states) {
       try {
         const s = JSON.parse(value.toString('utf8')) as StateRecord;
         if (typeof s.offset !== 'number' || !this.detection.restoreDevice(device, s.snapshot)) continue;
         this.restored.set(device, s.offset);
         this.seen.set(device, { partition, offset: s.offset });
+        const newest = (s.snapshot as { newest?: number }).newest;
+        const before = this.restoredEvent.get(partition);
+        if (typeof newest === 'number' && (!before || newest > before.event)) this.restoredEvent.set(partition, { event: newest, at: timestamp });
         n++;
       } catch {
         /* a damaged state record: that device starts cold */

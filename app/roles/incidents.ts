@@ -17,8 +17,9 @@ import { KIND_PARTIALS, type PartialsRecord } from './worker.js';
  * are keyed by incident key, so exactly one manager owns each key: incidents are deduplicated
  * across workers and each hash-chained log has one writer for its keys. Region partials are
  * keyed by region, so one manager sums every worker's counts of a region and judges region
- * flood and region outage over all of them. An anomaly record is settled once the incident log
- * has it (the log fsyncs each record); alerts go out through the durable outbox.
+ * flood and region outage over all of them. Offsets are committed only after the incident log
+ * has every change they caused (`persist`; the log fsyncs each record); alerts go out through
+ * the durable outbox. Anomalies still below `incidents.openAfter` are counted in memory only.
  */
 export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
   const { config, log } = ctx;
@@ -39,8 +40,10 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
       groupId: config.kafka.groups.incidents,
       client: clientConfig(ctx),
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-      commitEveryMs: config.kafka.commitEveryMs,
+      // Each commit first writes the merges held in memory to the log: not more often than the log's own throttle.
+      commitEveryMs: Math.max(config.kafka.commitEveryMs, config.incidents.logUpdatesEveryMs),
       maxUnsettled: config.kafka.maxUnsettled,
+      beforeCommit: async () => stage.incidents.persist(),
       toMessage: (m) => {
         try {
           const value = JSON.parse(m.value?.toString('utf8') ?? '') as unknown;
@@ -56,7 +59,7 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
           counts.malformed++;
           log.warn({ partition: m.partition, offset: m.offset, err: (e as Error).message }, 'record on the anomalies topic is not an anomaly: skipped');
         }
-        return undefined; // settled: the incident log has it
+        return undefined; // settled now; committed only after `persist` wrote it to the log
       },
     },
     log,

@@ -15,6 +15,7 @@ import { connectInflux } from '../influx.js';
 import { apiTokens } from '../pipeline.js';
 import { addressPort, headerOf } from './gateway.js';
 import { StateHandover } from './handover.js';
+import { PartitionClock } from './partition-clock.js';
 import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, type RoleContext, type RunningRole } from './role.js';
 
 export const KIND_ANOMALY = 'anomaly';
@@ -48,23 +49,49 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   const topics = config.kafka.topics;
 
   // Anomalies leave as they are found; offsets are committed only after they are confirmed:
-  // one that failed is sent again before the next commit, which waits for it.
-  const unsent = new Set<OutRecord>();
-  const send = (r: OutRecord) => producer.send([r]).then(() => void unsent.delete(r));
-  const onAnomaly = (a: Anomaly) => {
-    const r: OutRecord = { topic: topics.anomalies, key: incidentKey(a), value: Buffer.from(JSON.stringify(a)), headers: [{ [KIND_HEADER]: KIND_ANOMALY }] };
-    unsent.add(r);
-    send(r).catch((e: Error) => log.warn({ err: e.message }, 'anomaly not produced yet; sent again before the next commit'));
+  // the commit waits for those in flight, and sends again the ones that failed (a failure
+  // there fails the commit, which is tried again at the next one).
+  const inFlight = new Set<Promise<void>>();
+  const failed = new Set<OutRecord>();
+  const send = (r: OutRecord) => {
+    const p = producer.send([r]).catch((e: Error) => {
+      failed.add(r);
+      log.warn({ err: e.message }, 'anomaly not produced yet; sent again before the next commit');
+    });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
   };
+  const onAnomaly = (a: Anomaly) => send({ topic: topics.anomalies, key: incidentKey(a), value: Buffer.from(JSON.stringify(a)), headers: [{ [KIND_HEADER]: KIND_ANOMALY }] });
   const anomaliesConfirmed = async () => {
-    await producer.flush();
-    await Promise.all([...unsent].map(send));
+    await Promise.all(inFlight);
+    const retry = [...failed];
+    failed.clear();
+    if (!retry.length) return;
+    try {
+      await producer.send(retry);
+    } catch (e) {
+      for (const r of retry) failed.add(r);
+      throw e;
+    }
   };
   const detection = new DetectionEngine({ ...config.detection, regionPartials: true }, live, onAnomaly, log);
   const handover = new StateHandover(detection, producer, clientConfig(ctx), topics.state, config.kafka.stateCheckpointMs, log);
+  // Each device's absence is judged at its own partition's watermark (see PartitionClock).
+  // Lag as of at most 200 ms ago: asked for every device of a tick, read once.
+  const lag = { at: 0, of: {} as Record<number, number> };
+  const clock = new PartitionClock((p) => {
+    const now = Date.now();
+    if (now - lag.at > 200) Object.assign(lag, { at: now, of: readings.stats().lag });
+    return !lag.of[p];
+  });
+  detection.setDeviceWatermark((device, watermark, now) => {
+    const partition = handover.partitionOf(device);
+    return (partition !== undefined && clock.watermark(partition, now)) || watermark;
+  });
   const detectionStage: Stage = {
     name: 'detection',
     observe(outcome: Outcome, msg: RawMessage) {
+      if (outcome.ok && msg.kafka) clock.saw(msg.kafka.partition, outcome.reading.eventMs, Date.now());
       if (!handover.skip(outcome, msg)) detection.observe(outcome);
     },
   };
@@ -84,9 +111,17 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
       commitEveryMs: config.kafka.commitEveryMs,
       maxUnsettled: config.kafka.maxUnsettled,
       holdAll: () => !runtime.health().outputUp,
-      onAssign: handover.assign,
+      onAssign: async (partitions) => {
+        await handover.assign(partitions);
+        clock.assigned(partitions, (p) => handover.restoredEventTime(p));
+      },
       onRevoke: handover.revoke,
-      beforeCommit: anomaliesConfirmed,
+      // The detector state goes out before the offsets it covers are committed: a new owner
+      // starting from the commit then has every record before it in the state it restores.
+      beforeCommit: async () => {
+        await handover.checkpoint();
+        await anomaliesConfirmed();
+      },
       toMessage: (m) => {
         const msg: RawMessage = { topic: `${m.topic}/${String(m.key ?? '')}`, payload: m.value ?? Buffer.alloc(0), receivedAt: Date.now(), kafka: { partition: m.partition, offset: m.offset } };
         if (headerOf(m.headers, KIND_HEADER) !== 'rejection') return msg;
@@ -119,7 +154,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
     onAnomaly,
     snapshot: () => {
       const h = runtime.health();
-      return { ...ledger.totals(), pending: h.pending, spoolBytes: delivery.spool.size, spoolLimit: delivery.spool.limit, influxUp: h.outputUp, anomalies: Object.values(detection.stats().anomalies).reduce((a, b) => a + b, 0), outbox: unsent.size };
+      return { ...ledger.totals(), pending: h.pending, spoolBytes: delivery.spool.size, spoolLimit: delivery.spool.limit, influxUp: h.outputUp, anomalies: Object.values(detection.stats().anomalies).reduce((a, b) => a + b, 0), outbox: failed.size + inFlight.size };
     },
   });
 

@@ -74,6 +74,19 @@ export class DetectionEngine implements Stage {
     };
   }
 
+  /**
+   * Judges each device's absence at its own watermark: a Kafka worker reads several partitions
+   * at different speeds (a backlog on one, live data on another), so a device must be judged
+   * by the event time of its own partition, not by the fastest one, or the devices of a slow
+   * partition would look silent (per-partition watermarks, as in Flink and Kafka Streams).
+   * `of(device, watermark, now)` gets the engine's watermark and returns the device's.
+   */
+  setDeviceWatermark(of: (device: string, watermark: number, now: number) => number): void {
+    this.deviceWatermark = of;
+  }
+
+  private deviceWatermark?: (device: string, watermark: number, now: number) => number;
+
   /** The event-time watermark now. */
   watermark(now = this.clock()): number {
     if (this.maxEvent === -Infinity) return -Infinity;
@@ -105,14 +118,15 @@ export class DetectionEngine implements Stage {
     this.lastArrival = now;
     if (outOfOrder) this.counts.outOfOrder++;
     if (late) this.counts.late++;
-    const input: DetectInput = { reading: r, entry, device, outOfOrder, watermark: this.watermark(now) };
+    const wm = this.watermark(now);
+    const input: DetectInput = { reading: r, entry, device, outOfOrder, watermark: wm };
     for (const d of this.detectors) {
       if (!d.reading || (late && !d.lateToo)) continue;
       this.safely(d, () => d.reading!(input, this.emit));
     }
     // Absence is judged as event time advances too, so a backfill or a fast replay of hours of
     // data is judged exactly as live data would be.
-    if (this.maxEvent - this.lastTickAt >= this.cfg.tickMs) this.tick(now);
+    if (wm - this.lastTickAt >= this.cfg.tickMs) this.tick(now);
   }
 
   private rejection(r: Rejection): void {
@@ -125,7 +139,9 @@ export class DetectionEngine implements Stage {
     const wm = this.watermark(now);
     if (wm === -Infinity) return;
     this.lastTickAt = wm;
-    for (const d of this.detectors) if (d.tick) this.safely(d, () => d.tick!(wm, this.emit));
+    const of = this.deviceWatermark;
+    const watermarkOf = of && ((device: string) => of(device, wm, now));
+    for (const d of this.detectors) if (d.tick) this.safely(d, () => d.tick!(wm, this.emit, watermarkOf));
     const before = wm - this.cfg.stateTtlMs;
     for (const d of this.detectors) d.expire(before);
     this.newest.expire(before);

@@ -27,6 +27,14 @@ export class FaultyOutput implements Output {
   failures?: number;
   readonly stored = new Set<string>();
   writes = 0;
+  /** Faults to take in turn, each once the one before has failed its `failures` writes. */
+  private steps: { fault: OutputFault; failures?: number }[] = [];
+
+  /** Fails writes as `steps` say, in order, whatever the timing of the runtime's attempts. */
+  plan(steps: { fault: OutputFault; failures?: number }[]): void {
+    this.steps = steps.slice(1);
+    ({ fault: this.fault, failures: this.failures } = steps[0]);
+  }
 
   encode(r: { device: string; seq: number }): string {
     if (r.device.startsWith('poison')) throw new Error(`value of ${r.device} cannot be encoded`);
@@ -36,6 +44,7 @@ export class FaultyOutput implements Output {
   async write(lines: string[]): Promise<void> {
     this.writes++;
     await new Promise((r) => setImmediate(r));
+    if (this.failures === 0 && this.steps.length) ({ fault: this.fault, failures: this.failures } = this.steps.shift()!);
     const failing = this.fault !== 'none' && (this.failures === undefined || this.failures-- > 0);
     if (failing) {
       switch (this.fault) {

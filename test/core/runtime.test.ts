@@ -186,13 +186,9 @@ describe('delivery runtime under injected faults', () => {
     h.sendAll(['a', 'b', 'c', 'd', 'bad1', 'e', 'f', 'g', 'h', 'i']);
     await waitUntil(() => h.ledger.totals().inSpool === 10, 5000, 'spooled', 5);
     // Replay meets a 400 for the chunk, then a network error on its single records, then recovers.
-    h.output.fault = 'refuse-bad';
-    await waitUntil(() => h.output.writes > 0, 20_000, 'replay tried');
-    h.output.fault = 'network';
-    h.output.failures = 3;
-    await waitUntil(() => h.output.failures === 0, 20_000, 'network errors during replay');
-    h.output.fault = 'refuse-bad';
-    h.output.failures = undefined;
+    const before = h.output.writes;
+    h.output.plan([{ fault: 'refuse-bad', failures: 1 }, { fault: 'network', failures: 3 }, { fault: 'refuse-bad' }]);
+    await waitUntil(() => h.output.writes >= before + 5, 20_000, 'the refused chunk, three network errors, then single records');
     await settles(h, { stored: 9, deadLettered: 1 });
     expect(h.deadLetters.letters).toHaveLength(1);
     expect(h.deadLetters.letters[0]).toMatchObject({ reason: 'storage_rejected', topic: '(spool)' });

@@ -37,4 +37,19 @@ describe('PartitionOffsets: what a consumer may commit', () => {
     expect(p.unsettled).toBe(0);
     expect(p.committable()).toBe(20_000);
   });
+
+  it('a rewind (nack) drops the later records but keeps the earlier unsettled ones', () => {
+    const p = new PartitionOffsets();
+    for (const o of [1, 2, 3, 4, 5]) p.take(o);
+    p.settle(2);
+    p.settle(4);
+    p.rewind(3); // 3, 4, 5 come again
+    expect(p.committable()).toBe(1); // 1 is still not durable
+    p.settle(1);
+    expect(p.committable()).toBe(3);
+    p.take(3);
+    expect(p.committable()).toBe(3);
+    p.settle(3);
+    expect(p.committable()).toBe(4);
+  });
 });

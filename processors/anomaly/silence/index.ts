@@ -36,13 +36,14 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
       d.grade = higherGrade(d.grade, i.entry.grade);
       d.silent = false;
     },
-    tick(watermark: number, emit: Emit) {
+    tick(watermark: number, emit: Emit, watermarkOf?: (device: string) => number) {
       const regions = new Map<string, { total: number; silent: number; code: string; grade: Grade; critical: boolean; sector: string; region: string }>();
       for (const [id, { s: d }] of devices.entries()) {
-        const quiet = isQuiet(cfg, d.last, d.cycle, watermark);
+        const at = watermarkOf ? watermarkOf(id) : watermark;
+        const quiet = isQuiet(cfg, d.last, d.cycle, at);
         if (quiet && !d.silent) {
           d.silent = true;
-          emit({ detector: 'silence', kind: 'device', category: 'device-fault', baseLevel: 4, sector: d.sector, region: d.region, device: id, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, eventMs: watermark, detail: `no reading for ${Math.round((watermark - d.last) / 1000)} s (update cycle ${d.cycle / 1000} s)` });
+          emit({ detector: 'silence', kind: 'device', category: 'device-fault', baseLevel: 4, sector: d.sector, region: d.region, device: id, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, eventMs: at, detail: `no reading for ${Math.round((at - d.last) / 1000)} s (update cycle ${d.cycle / 1000} s)` });
         }
         const key = `${d.sector}/${d.region}`;
         let g = regions.get(key);
