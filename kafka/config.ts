@@ -37,7 +37,7 @@ export const kafkaSchema = {
       },
     },
     sessionTimeoutMs: { type: 'integer', minimum: 1000, default: 10000, description: 'A member silent this long is dropped and its partitions move.' },
-    commitEveryMs: { type: 'integer', minimum: 10, default: 500, description: 'How often settled offsets are committed.' },
+    commitEveryMs: { type: 'integer', minimum: 10, default: 1000, description: 'How often settled offsets are committed.' },
     maxUnsettled: { type: 'integer', minimum: 1, default: 20000, description: 'Records taken but not yet durable; past it the consumer pauses its partitions.' },
     stateCheckpointMs: { type: 'integer', minimum: 100, default: 1000, description: 'How often changed per-device detector state goes to jl.state.' },
     partialsEveryMs: { type: 'integer', minimum: 100, default: 1000, description: 'How often a worker reports its region partial counts.' },

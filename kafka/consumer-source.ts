@@ -88,7 +88,7 @@ export class KafkaSource implements Source {
         'session.timeout.ms': opts.sessionTimeoutMs,
         'heartbeat.interval.ms': Math.max(100, Math.floor(opts.sessionTimeoutMs / 5)),
         'partition.assignment.strategy': 'range,roundrobin',
-        'fetch.wait.max.ms': 50,
+        'fetch.wait.max.ms': 10,
         rebalance_cb: (err: LibrdKafkaError, assignment: Assignment[]) => this.rebalance(err, assignment),
       },
       { 'auto.offset.reset': 'earliest' },

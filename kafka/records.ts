@@ -69,3 +69,9 @@ function readingProblem(r: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The value of a record header, as text (undefined when the record has none of that name). */
+export function headerOf(headers: { [k: string]: string | Buffer }[] | undefined, name: string): string | undefined {
+  for (const h of headers ?? []) if (h[name] !== undefined) return h[name].toString();
+  return undefined;
+}

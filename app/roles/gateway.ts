@@ -3,12 +3,12 @@ import { Ledger } from '../../core/ledger.js';
 import { LiveConfig } from '../../config/live-config.js';
 import { KafkaSource } from '../../kafka/consumer-source.js';
 import { KafkaReadingsOutput } from '../../kafka/outputs.js';
-import { TOPIC_HEADER } from '../../kafka/records.js';
+import { headerOf, TOPIC_HEADER } from '../../kafka/records.js';
 import { MqttSource } from '../../ingest/mqtt/source.js';
 import { validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
 import { connectInflux } from '../influx.js';
 import { apiTokens, pseudonymKey } from '../pipeline.js';
-import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, type RoleContext, type RunningRole } from './role.js';
+import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, runningRole, type RoleContext, type RunningRole } from './role.js';
 
 /**
  * The gateway (SPEC 8): MQTT (a shared subscription across gateways) and `jl.ingest` in;
@@ -74,39 +74,19 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
   reporter?.start();
   mqtt.start((env) => runtime.handle(env));
   ingest.start((env) => runtime.handle(env));
-  log.info({ role: ctx.role, instance: ctx.instance, port: addressPort(http) }, 'HTTP API listening');
 
-  return {
-    role: ctx.role,
-    instance: ctx.instance,
-    get httpPort() {
-      return addressPort(http);
-    },
-    ready,
-    stats,
-    stop: async () => {
-      mqtt.pause();
-      ingest.pause();
-      await runtime.stop(config.delivery.stopGraceMs);
-      await reporter?.stop();
-      await ingest.stop();
-      await mqtt.stop().catch(() => {});
-      await producer.close();
-      await delivery.close();
-      await influx?.writer?.close();
-      await live.close();
-      await http.close();
-      log.info({ ...ledger.totals() }, 'gateway stopped');
-    },
-  };
-}
-
-export function headerOf(headers: { [k: string]: string | Buffer }[] | undefined, name: string): string | undefined {
-  for (const h of headers ?? []) if (h[name] !== undefined) return h[name].toString();
-  return undefined;
-}
-
-export function addressPort(http: { server: { address(): unknown } }): number | undefined {
-  const a = http.server.address();
-  return a && typeof a === 'object' ? (a as { port: number }).port : undefined;
+  return runningRole(ctx, http, ready, stats, async () => {
+    mqtt.pause();
+    ingest.pause();
+    await runtime.stop(config.delivery.stopGraceMs);
+    await reporter?.stop();
+    await ingest.stop();
+    await mqtt.stop().catch(() => {});
+    await producer.close();
+    await delivery.close();
+    await influx?.writer?.close();
+    await live.close();
+    await http.close();
+    log.info({ ...ledger.totals() }, 'gateway stopped');
+  });
 }

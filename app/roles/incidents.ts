@@ -3,13 +3,12 @@ import type { Anomaly } from '../../core/anomaly.js';
 import { Ledger } from '../../core/ledger.js';
 import { LiveConfig } from '../../config/live-config.js';
 import { KafkaSource } from '../../kafka/consumer-source.js';
-import { KIND_HEADER } from '../../kafka/records.js';
+import { headerOf, KIND_HEADER } from '../../kafka/records.js';
 import { RegionAggregator } from '../../processors/anomaly/region/aggregator.js';
 import { buildIncidentStage } from '../incident-stage.js';
 import { connectInflux } from '../influx.js';
 import { apiTokens } from '../pipeline.js';
-import { addressPort, headerOf } from './gateway.js';
-import { clientConfig, roleDir, roleHttp, type RoleContext, type RunningRole } from './role.js';
+import { clientConfig, roleDir, roleHttp, runningRole, type RoleContext, type RunningRole } from './role.js';
 import { KIND_PARTIALS, type PartialsRecord } from './worker.js';
 
 /**
@@ -86,23 +85,13 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
   const http = await roleHttp(ctx, { ready, stats, ledger, consumers: () => [anomalies], catalogue: () => live.catalogue(), tokens: () => tokens, incidents: stage.incidents, subscriptions: stage.subscriptions });
   stage.start();
   anomalies.start(() => {});
-  log.info({ role: ctx.role, instance: ctx.instance, port: addressPort(http) }, 'HTTP API listening');
-  return {
-    role: ctx.role,
-    instance: ctx.instance,
-    get httpPort() {
-      return addressPort(http);
-    },
-    ready,
-    stats,
-    stop: async () => {
-      clearInterval(judge);
-      await anomalies.stop();
-      await stage.stop();
-      await client?.endAsync();
-      await influx.writer?.close();
-      await live.close();
-      await http.close();
-    },
-  };
+  return runningRole(ctx, http, ready, stats, async () => {
+    clearInterval(judge);
+    await anomalies.stop();
+    await stage.stop();
+    await client?.endAsync();
+    await influx.writer?.close();
+    await live.close();
+    await http.close();
+  });
 }

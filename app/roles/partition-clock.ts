@@ -8,7 +8,7 @@
  * the wall time it was checkpointed, as if its previous owner had kept it.
  */
 export class PartitionClock {
-  private readonly parts = new Map<number, { event: number; at: number }>();
+  private readonly parts = new Map<number, { event: number; at: number; judged?: number }>();
 
   /**
    * `caughtUp(partition)`: whether the partition has nothing left to read. Only then is its
@@ -34,6 +34,18 @@ export class PartitionClock {
       const r = restored(p);
       if (!this.parts.has(p) && r !== undefined) this.parts.set(p, { ...r });
     }
+  }
+
+  /**
+   * True (once) each time the partition's event time has moved `everyMs` past the last time it
+   * said so: when its devices' absence is due to be judged again.
+   */
+  advanced(partition: number, everyMs: number): boolean {
+    const p = this.parts.get(partition);
+    if (!p) return false;
+    if (p.judged !== undefined && p.event - p.judged < everyMs) return false;
+    p.judged = p.event;
+    return true;
   }
 
   /** The partition's watermark, or undefined before it delivered (or restored) anything. */

@@ -154,3 +154,13 @@ export function roleReporter(
     },
   };
 }
+
+/** The handles of a started role; logs the port its HTTP API listens on (tests read that line). */
+export function runningRole(ctx: RoleContext, http: FastifyInstance, ready: () => RoleReadiness, stats: () => Record<string, unknown>, stop: () => Promise<void>): RunningRole {
+  const port = () => {
+    const a = http.server.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  };
+  ctx.log.info({ role: ctx.role, instance: ctx.instance, port: port() }, 'HTTP API listening');
+  return { role: ctx.role, instance: ctx.instance, get httpPort() { return port(); }, ready, stats, stop };
+}

@@ -7,16 +7,15 @@ import { PipelineStats } from '../../capacity/statistics.js';
 import { LiveConfig } from '../../config/live-config.js';
 import { KafkaSource } from '../../kafka/consumer-source.js';
 import type { OutRecord } from '../../kafka/producer.js';
-import { KIND_HEADER, readingFromRecord, rejectionFromNotice } from '../../kafka/records.js';
+import { headerOf, KIND_HEADER, readingFromRecord, rejectionFromNotice } from '../../kafka/records.js';
 import { DetectionEngine } from '../../processors/anomaly/engine.js';
 import { regionKey, type RegionPartial } from '../../processors/anomaly/region/partials.js';
 import { InfluxOutput, NoOutput } from '../../storage/influx/output.js';
 import { connectInflux } from '../influx.js';
 import { apiTokens } from '../pipeline.js';
-import { addressPort, headerOf } from './gateway.js';
 import { StateHandover } from './handover.js';
 import { PartitionClock } from './partition-clock.js';
-import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, type RoleContext, type RunningRole } from './role.js';
+import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, runningRole, type RoleContext, type RunningRole } from './role.js';
 
 export const KIND_ANOMALY = 'anomaly';
 export const KIND_PARTIALS = 'partials';
@@ -93,6 +92,9 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
     observe(outcome: Outcome, msg: RawMessage) {
       if (outcome.ok && msg.kafka) clock.saw(msg.kafka.partition, outcome.reading.eventMs, Date.now());
       if (!handover.skip(outcome, msg)) detection.observe(outcome);
+      // Absence is judged as each partition's event time moves on, not only the fastest's: a
+      // partition behind the others may cross a device's silence limit between two ticks.
+      if (msg.kafka && clock.advanced(msg.kafka.partition, config.detection.tickMs)) detection.tick();
     },
   };
   const statistics = new PipelineStats(live, config.capacity, id);
@@ -173,30 +175,20 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   handover.start();
   reporter.start();
   readings.start((env) => runtime.handle(env));
-  log.info({ role: ctx.role, instance: ctx.instance, port: addressPort(http) }, 'HTTP API listening');
 
-  return {
-    role: ctx.role,
-    instance: ctx.instance,
-    get httpPort() {
-      return addressPort(http);
-    },
-    ready,
-    stats,
-    stop: async () => {
-      clearInterval(partialsTimer);
-      readings.pause();
-      await runtime.stop(config.delivery.stopGraceMs);
-      await reporter.stop();
-      await handover.stop();
-      await readings.stop();
-      detection.stop();
-      await producer.close();
-      await delivery.close();
-      await influx.writer?.close();
-      await live.close();
-      await http.close();
-      log.info({ ...ledger.totals() }, 'worker stopped');
-    },
-  };
+  return runningRole(ctx, http, ready, stats, async () => {
+    clearInterval(partialsTimer);
+    readings.pause();
+    await runtime.stop(config.delivery.stopGraceMs);
+    await reporter.stop();
+    await handover.stop();
+    await readings.stop();
+    detection.stop();
+    await producer.close();
+    await delivery.close();
+    await influx.writer?.close();
+    await live.close();
+    await http.close();
+    log.info({ ...ledger.totals() }, 'worker stopped');
+  });
 }

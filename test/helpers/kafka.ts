@@ -7,7 +7,8 @@ import type { PipelineConfig } from '../../app/config.js';
 import { MockCluster } from '../../kafka/mock-cluster.js';
 import { ensureDebianBinary } from '../../services/apt.js';
 import { topicSpecs } from '../../kafka/topics.js';
-import { spawnPipeline, type PipelineChild } from './pipeline.js';
+import { spawnPipeline, testConfig, writeFleet, type PipelineChild } from './pipeline.js';
+import { tempDir, uniqueName, type Services } from './services.js';
 
 /** A librdkafka mock cluster (3 brokers) with the topology's topics, closed when the test ends. */
 export function startMockKafka(c: PipelineConfig): MockCluster {
@@ -54,3 +55,19 @@ export function kcatProduce(brokers: string, topic: string, records: { headers: 
 
 /** Debian's kcat, installed when missing (as root), else a loud failure naming the package. */
 const kcat = () => ensureDebianBinary('kcat', 'kcat');
+
+/**
+ * One test's Kafka topology set-up: a fleet of `devices`, a config on the test's services with
+ * its own database, data dir and MQTT share group, a mock cluster, and the config file the role
+ * processes read.
+ */
+export function kafkaTopology(svc: Services, devices: number) {
+  const dir = tempDir();
+  const { file, fleet } = writeFleet(dir, devices);
+  const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: join(dir, 'data'), devices: file, db: uniqueName('jl_kafka') });
+  c.log.level = 'info'; // the roles' ports are read from their log
+  c.mqtt.shareGroup = uniqueName('gw');
+  c.kafka.sessionTimeoutMs = 6000;
+  startMockKafka(c);
+  return { c, fleet, cfg: writeConfig(dir, c) };
+}

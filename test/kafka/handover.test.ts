@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../config/catalogue.js';
 import { publishInOrder } from '../../ingest/simulator/publish.js';
 import { buildScenarioRun, catalogueCadence } from '../../ingest/simulator/scenarios.js';
-import { kcatRead, spawnRole, startMockKafka, writeConfig } from '../helpers/kafka.js';
-import { TOKENS, getJson, testConfig, waitUntil, writeFleet } from '../helpers/pipeline.js';
-import { tempDir, uniqueName, useServices } from '../helpers/services.js';
+import { kafkaTopology, kcatRead, spawnRole } from '../helpers/kafka.js';
+import { TOKENS, getJson, waitUntil } from '../helpers/pipeline.js';
+import { useServices } from '../helpers/services.js';
 
 type Stats = { kafka: { consumers: { partitions: number[] }[] } };
 type Inc = { detector: string; kind: string; sector: string; region: string; firstEventMs: number };
@@ -23,14 +22,7 @@ describe('Kafka warm hand-over of detector state', () => {
   const svc = useServices();
 
   async function run(kill: boolean) {
-    const dir = tempDir();
-    const { file, fleet } = writeFleet(dir, 198);
-    const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: join(dir, 'data'), devices: file, db: uniqueName('jl_handover') });
-    c.log.level = 'info';
-    c.mqtt.shareGroup = uniqueName('gw');
-    c.kafka.sessionTimeoutMs = 6000;
-    startMockKafka(c);
-    const cfg = writeConfig(dir, c);
+    const { c, fleet, cfg } = kafkaTopology(svc, 198);
     const workers = await Promise.all(['1', '2', '3'].map((i) => spawnRole(cfg, 'worker', i)));
     const gateway = await spawnRole(cfg, 'gateway', '1');
     type Progress = { totals: { received: number }; pending: number; kafka: { consumers: { totalLag: number; unsettled: number }[] } };

@@ -30,4 +30,18 @@ describe('PartitionClock: each partition keeps its own event time', () => {
     expect(c.watermark(1, NOW)).toBe(21_000); // checkpointed 1 s ago: 1 s of absence since
     expect(c.watermark(3, NOW)).toBeUndefined();
   });
+
+  it('says when a partition\'s event time has moved a tick on, for each partition apart', () => {
+    const c = new PartitionClock();
+    c.saw(0, 10_000, NOW);
+    c.saw(1, 90_000, NOW);
+    expect(c.advanced(0, 1000)).toBe(true);
+    expect(c.advanced(0, 1000)).toBe(false);
+    c.saw(0, 10_500, NOW);
+    expect(c.advanced(0, 1000)).toBe(false);
+    c.saw(0, 11_000, NOW);
+    expect(c.advanced(0, 1000)).toBe(true);
+    expect(c.advanced(1, 1000)).toBe(true); // partition 1 counts on its own
+    expect(c.advanced(7, 1000)).toBe(false);
+  });
 });

@@ -4,9 +4,9 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadCatalogue } from '../../config/catalogue.js';
 import { MessageFactory, Simulator } from '../../ingest/simulator/simulator.js';
 import { countAllPoints } from '../helpers/influx.js';
-import { kcatProduce, kcatRead, spawnRole, startMockKafka, writeConfig } from '../helpers/kafka.js';
-import { TOKENS, deadLetters, getJson, publishAll, simulate, testConfig, waitUntil, writeFleet } from '../helpers/pipeline.js';
-import { tempDir, uniqueName, useServices } from '../helpers/services.js';
+import { kafkaTopology, kcatProduce, kcatRead, spawnRole } from '../helpers/kafka.js';
+import { TOKENS, deadLetters, getJson, publishAll, simulate, waitUntil } from '../helpers/pipeline.js';
+import { useServices } from '../helpers/services.js';
 
 // The scale-out topology (SPEC 8) on librdkafka's mock cluster (3 brokers, 6 partitions), with
 // the real mosquitto and InfluxDB, and kcat as an outside producer and consumer.
@@ -15,14 +15,7 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
 
   /** Config, mock Kafka and a fleet for one test; `workers` are started and own every partition. */
   async function topology(workerCount: number, gatewayCount: number, devices = 60) {
-    const dir = tempDir();
-    const { file, fleet } = writeFleet(dir, devices);
-    const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: join(dir, 'data'), devices: file, db: uniqueName('jl_kafka') });
-    c.log.level = 'info';
-    c.mqtt.shareGroup = uniqueName('gw');
-    c.kafka.sessionTimeoutMs = 6000;
-    startMockKafka(c);
-    const cfg = writeConfig(dir, c);
+    const { c, fleet, cfg } = kafkaTopology(svc, devices);
     const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => spawnRole(cfg, 'worker', String(i + 1))));
     const gateways = await Promise.all(Array.from({ length: gatewayCount }, (_, i) => spawnRole(cfg, 'gateway', String(i + 1))));
     await waitUntil(async () => {
@@ -137,22 +130,7 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
   }, 240_000);
 
   it('stores exactly N points for N valid messages (MQTT and jl.ingest); every invalid one is on jl.dlq and on disk with its reason', async () => {
-    const dir = tempDir();
-    const { file, fleet } = writeFleet(dir, 60);
-    const c = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir: join(dir, 'data'), devices: file, db: uniqueName('jl_kafka') });
-    c.log.level = 'info';
-    c.mqtt.shareGroup = uniqueName('gw');
-    c.kafka.sessionTimeoutMs = 6000;
-    startMockKafka(c);
-    const cfg = writeConfig(dir, c);
-    const workers = await Promise.all(['1', '2', '3'].map((i) => spawnRole(cfg, 'worker', i)));
-    await Promise.all(['1', '2'].map((i) => spawnRole(cfg, 'gateway', i)));
-    // Every worker owns partitions once the group has settled.
-    await waitUntil(async () => {
-      const owned = await Promise.all(workers.map(async (w) => (await getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats')).body.kafka.consumers[0].partitions.length));
-      return owned.every((n) => n > 0) && owned.reduce((a, b) => a + b, 0) === 6;
-    }, 30_000, 'the 6 partitions spread over the 3 workers');
-
+    const { c, fleet } = await topology(3, 2);
     const N = 3000;
     await simulate(new Simulator({ url: svc.mqttUrl, fleet, rate: 1500, count: N, seed: 11 }));
     // Invalid over MQTT: not JSON, and a device the registry does not know.
