@@ -155,11 +155,17 @@ describe('delivery runtime under injected faults', () => {
     h.output.fault = 'retriable';
     h.sendAll(GOOD);
     await waitUntil(() => h.ledger.totals().inSpool === 8, 5000, 'spooled', 5);
+    // Damage the record only once a replay attempt has failed at reading it, so no attempt
+    // still holds the record as it was before (that attempt would store it, undamaged).
+    h.spool.readFault = true;
+    const failures = h.spool.readFailures;
+    await waitUntil(() => h.spool.readFailures > failures, 10_000, 'a replay read failed', 5);
     const dir = h.spool.inner.dir;
     const seg = readdirSync(dir).find((f) => f.startsWith('seg-'))!;
     const fd = openSync(join(dir, seg), 'r+');
     writeSync(fd, '#', 0); // the first record (4 points) no longer parses
     closeSync(fd);
+    h.spool.readFault = false;
     h.output.fault = 'none';
     await settles(h, { stored: 4, deadLettered: 4 });
     expect(h.deadLetters.letters).toHaveLength(1);
