@@ -1,25 +1,8 @@
 import { Point } from '@influxdata/influxdb-client';
+import type { ConsumerStats } from '../core/consumer.js';
 
-/**
- * One Kafka consumer as the statistics read it. `KafkaSource.stats()` (kafka/consumer-source.ts
- * ConsumerStats) has this shape; it is restated here because capacity/ does not see kafka/.
- */
-export interface KafkaConsumerFigures {
-  topic: string;
-  group: string;
-  /** Partitions owned now. */
-  partitions: number[];
-  /** Records behind the newest offset, per owned partition. */
-  lag: Record<number, number>;
-  totalLag: number;
-  /** Counters since the process started. */
-  rebalances: number;
-  commits: number;
-  commitErrors: number;
-  /** Latency of the latest commits, ms (newest last, a bounded window). */
-  commitMs: number[];
-  paused: boolean;
-}
+/** One Kafka consumer as the statistics read it (KafkaSource.stats()). */
+export type KafkaConsumerFigures = Pick<ConsumerStats, 'topic' | 'group' | 'partitions' | 'lag' | 'totalLag' | 'rebalances' | 'commits' | 'commitErrors' | 'commitMs' | 'paused'>;
 
 /** Which process the points come from: tags of every point. */
 export interface KafkaPointsSource {

@@ -1,6 +1,7 @@
 import Kafka from 'node-rdkafka';
 import type { Assignment, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
 import type { Logger } from 'pino';
+import type { ConsumerStats } from '../core/consumer.js';
 import type { Envelope, RawMessage, Source } from '../core/types.js';
 import { PartitionOffsets } from './offsets.js';
 
@@ -25,24 +26,6 @@ export interface KafkaSourceOptions {
   onRevoke?: (partitions: number[]) => Promise<void>;
   /** Before each commit (e.g. flush what the committed records produced); awaited. */
   beforeCommit?: () => Promise<void>;
-}
-
-/** What /metrics, /stats and the dashboard show about a consumer. */
-export interface ConsumerStats {
-  topic: string;
-  group: string;
-  partitions: number[];
-  /** Records behind the newest offset, per owned partition, and in all. */
-  lag: Record<number, number>;
-  totalLag: number;
-  rebalances: number;
-  commits: number;
-  commitErrors: number;
-  /** Latency of the last commits, ms (newest last, at most 100). */
-  commitMs: number[];
-  unsettled: number;
-  paused: boolean;
-  nacked: number;
 }
 
 const ASSIGN = -175;

@@ -1,18 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ConsumerStats } from '../core/consumer.js';
 
-/** One Kafka consumer as the metrics read it (kafka/consumer-source.ts ConsumerStats). */
-export interface KafkaConsumerReadings {
-  topic: string;
-  group: string;
-  partitions: number[];
-  lag: Record<number, number>;
-  rebalances: number;
-  commits: number;
-  commitErrors: number;
-  /** Latency of the latest commits, ms. */
-  commitMs: number[];
-  paused: boolean;
-}
+/** One Kafka consumer as the metrics read it (KafkaSource.stats()). */
+export type KafkaConsumerReadings = Pick<ConsumerStats, 'topic' | 'group' | 'partitions' | 'lag' | 'rebalances' | 'commits' | 'commitErrors' | 'commitMs' | 'paused'>;
 
 /**
  * The scale-out metrics (SPEC 8): lag per owned partition, partitions owned, rebalances,

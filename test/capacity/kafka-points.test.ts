@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaPoints, type KafkaConsumerFigures } from '../../capacity/kafka-points.js';
-import type { ConsumerStats } from '../../kafka/consumer-source.js';
+import type { ConsumerStats } from '../../core/consumer.js';
 
 const consumer = (over: Partial<KafkaConsumerFigures> = {}): KafkaConsumerFigures => ({
   topic: 'jl.readings',
