@@ -32,6 +32,11 @@ function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
   c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;
   c.pseudonymKey = s('JL_PSEUDONYM_KEY') ?? c.pseudonymKey;
   c.kafka.brokers = s('JL_KAFKA_BROKERS') ?? c.kafka.brokers;
+  const protocol = s('JL_MQTT_PROTOCOL');
+  if (protocol !== undefined) {
+    if (protocol !== '4' && protocol !== '5') throw new ConfigError('environment', 'JL_MQTT_PROTOCOL', `must be 4 (MQTT 3.1.1) or 5, got "${protocol}"`);
+    c.mqtt.protocolVersion = protocol === '4' ? 4 : 5;
+  }
   for (const [name, key] of [['JL_KAFKA_PARTITIONS', 'partitions'], ['JL_KAFKA_REPLICATION', 'replication']] as const) {
     const v = s(name);
     if (v === undefined) continue;

@@ -9,6 +9,8 @@ import { connectInflux, type InfluxConnection } from '../influx.js';
 import { pseudonymKey } from '../pipeline.js';
 import type { RoleName } from './role.js';
 
+// The embedded aedes broker speaks MQTT 3.1.1 only: the children are told so (JL_MQTT_PROTOCOL).
+
 export interface SupervisorOptions {
   workers?: number;
   /** The CLI entry point the children run (`dist/cli/jlpipe.js`). */
@@ -57,7 +59,7 @@ export class Supervisor {
     const broker = config.mqtt.url ? undefined : await EmbeddedBroker.start(config.mqtt.embeddedPort);
     const influx = await connectInflux(config, opts.localInflux, log);
     pseudonymKey(config); // made once here, so every gateway pseudonymises alike
-    const env: NodeJS.ProcessEnv = { ...process.env, JL_KAFKA_BROKERS: brokers, JL_MQTT_URL: config.mqtt.url ?? broker!.url, ...(influx.url ? { JL_INFLUX_URL: influx.url } : {}), JL_DATA_DIR: config.dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, JL_KAFKA_BROKERS: brokers, JL_MQTT_URL: config.mqtt.url ?? broker!.url, ...(broker ? { JL_MQTT_PROTOCOL: '4' } : {}), ...(influx.url ? { JL_INFLUX_URL: influx.url } : {}), JL_DATA_DIR: config.dataDir };
     const s = new Supervisor(opts, log, env, mock, broker, influx);
     const workers = opts.workers ?? availableParallelism();
     const port = (i: number) => (config.http.port ? config.http.port + i : 0);
