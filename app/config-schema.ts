@@ -25,7 +25,7 @@ export const pipelineSchema = {
         url: { type: ['string', 'null'], default: null, description: 'Broker URL; null runs the embedded aedes broker. Env JL_MQTT_URL.' },
         embeddedPort: { type: 'integer', minimum: 0, maximum: 65535, default: 1883, description: 'Port of the embedded broker.' },
         clientId: { type: 'string', minLength: 1, default: 'jlpipe-1', description: 'Stable id: the persistent session is keyed by it.' },
-        shareGroup: { type: ['string', 'null'], default: null, description: 'Shared subscription group ($share/<group>/...) for several instances.' },
+        shareGroup: { type: ['string', 'null'], default: null, description: 'Shared subscription group ($share/<group>/...) for several instances; "" for a plain subscription (a gateway role defaults to jl-gateways).' },
         protocolVersion: { enum: [4, 5], default: 5, description: 'MQTT 5 lets the client set its receive window; 4 (3.1.1) for brokers without 5.' },
         receiveMaximum: { type: 'integer', minimum: 1, maximum: 65535, default: 20000, description: 'Unacknowledged QoS 1 messages the broker may send at once (MQTT 5).' },
         topic: { type: 'string', default: 'jl/#' },

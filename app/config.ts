@@ -37,6 +37,13 @@ function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
     if (protocol !== '4' && protocol !== '5') throw new ConfigError('environment', 'JL_MQTT_PROTOCOL', `must be 4 (MQTT 3.1.1) or 5, got "${protocol}"`);
     c.mqtt.protocolVersion = protocol === '4' ? 4 : 5;
   }
+  // "none": a plain subscription (shareGroup ""), for a broker without shared subscriptions (the
+  // embedded aedes); the gateway role otherwise defaults to the group jl-gateways.
+  const group = s('JL_MQTT_SHARE_GROUP');
+  if (group !== undefined) {
+    if (/[/#+]/.test(group)) throw new ConfigError('environment', 'JL_MQTT_SHARE_GROUP', `must be a name without "/", "#" or "+", or "none", got "${group}"`);
+    c.mqtt.shareGroup = group === 'none' ? '' : group;
+  }
   for (const [name, key] of [['JL_KAFKA_PARTITIONS', 'partitions'], ['JL_KAFKA_REPLICATION', 'replication']] as const) {
     const v = s(name);
     if (v === undefined) continue;

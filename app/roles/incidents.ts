@@ -93,5 +93,6 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
     await influx.writer?.close();
     await live.close();
     await http.close();
+    log.info({ ...counts }, 'incident manager stopped');
   });
 }

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { EmbeddedBroker } from '../../ingest/mqtt/embedded-broker.js';
@@ -9,7 +10,8 @@ import { connectInflux, type InfluxConnection } from '../influx.js';
 import { pseudonymKey } from '../pipeline.js';
 import type { RoleName } from './role.js';
 
-// The embedded aedes broker speaks MQTT 3.1.1 only: the children are told so (JL_MQTT_PROTOCOL).
+// The embedded aedes broker speaks MQTT 3.1.1 only and has no shared subscriptions: the children
+// are told so (JL_MQTT_PROTOCOL, JL_MQTT_SHARE_GROUP=none; there is one gateway).
 
 export interface SupervisorOptions {
   workers?: number;
@@ -58,8 +60,9 @@ export class Supervisor {
     }
     const broker = config.mqtt.url ? undefined : await EmbeddedBroker.start(config.mqtt.embeddedPort);
     const influx = await connectInflux(config, opts.localInflux, log);
+    mkdirSync(config.dataDir, { recursive: true });
     pseudonymKey(config); // made once here, so every gateway pseudonymises alike
-    const env: NodeJS.ProcessEnv = { ...process.env, JL_KAFKA_BROKERS: brokers, JL_MQTT_URL: config.mqtt.url ?? broker!.url, ...(broker ? { JL_MQTT_PROTOCOL: '4' } : {}), ...(influx.url ? { JL_INFLUX_URL: influx.url } : {}), JL_DATA_DIR: config.dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, JL_KAFKA_BROKERS: brokers, JL_MQTT_URL: config.mqtt.url ?? broker!.url, ...(broker ? { JL_MQTT_PROTOCOL: '4', JL_MQTT_SHARE_GROUP: 'none' } : {}), ...(influx.url ? { JL_INFLUX_URL: influx.url } : {}), JL_DATA_DIR: config.dataDir };
     const s = new Supervisor(opts, log, env, mock, broker, influx);
     const workers = opts.workers ?? availableParallelism();
     const port = (i: number) => (config.http.port ? config.http.port + i : 0);

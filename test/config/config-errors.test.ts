@@ -91,6 +91,10 @@ describe('config errors name the file, the path inside it and the problem', () =
     const c = loadPipelineConfig(defaultConfigFile(), { JL_MQTT_URL: 'mqtt://broker:1883', JL_INFLUX_DB: 'x', JL_HTTP_PORT: '9999', JL_DATA_DIR: '/tmp/jl-x' });
     expect([c.mqtt.url, c.influx.database, c.http.port, c.dataDir]).toEqual(['mqtt://broker:1883', 'x', 9999, '/tmp/jl-x']);
     expect(() => loadPipelineConfig(defaultConfigFile(), { JL_HTTP_PORT: 'eighty' })).toThrow(/environment: JL_HTTP_PORT: must be a port number/);
+    // A broker without shared subscriptions (aedes): "none" is a plain subscription.
+    expect(loadPipelineConfig(defaultConfigFile(), { JL_MQTT_SHARE_GROUP: 'none', JL_MQTT_PROTOCOL: '4' }).mqtt).toMatchObject({ shareGroup: '', protocolVersion: 4 });
+    expect(loadPipelineConfig(defaultConfigFile(), { JL_MQTT_SHARE_GROUP: 'gw' }).mqtt.shareGroup).toBe('gw');
+    expect(() => loadPipelineConfig(defaultConfigFile(), { JL_MQTT_SHARE_GROUP: 'a/b' })).toThrow(/environment: JL_MQTT_SHARE_GROUP: must be a name/);
   });
 
   it('jlpipe validate-config and start stop with exit code 2 and the precise error', () => {
