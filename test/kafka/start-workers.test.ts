@@ -1,10 +1,35 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../config/paths.js';
+import { ensureDebianBinary } from '../../services/apt.js';
 import { countAllPoints } from '../helpers/influx.js';
+import { kcatProduce, kcatRead } from '../helpers/kafka.js';
 import { exitOf, spawnPipeline, waitUntil } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
+
+// `jlpipe kafka mock`: anyone can try the topology without a Kafka install; outside clients join.
+describe('jlpipe kafka mock', () => {
+  it('prints a bootstrap address where kcat finds 3 brokers and the topology\'s topics of 6 partitions, and stops on SIGTERM', async () => {
+    const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
+    const child = spawn(process.execPath, [cli, 'kafka', 'mock', '--brokers', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitUntil(() => out.includes('\n'), 20_000, 'the bootstrap address on stdout');
+    const bootstrap = out.trim();
+    expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+){2}$/);
+    const meta = JSON.parse(execFileSync(ensureDebianBinary('kcat', 'kcat'), ['-L', '-J', '-b', bootstrap], { encoding: 'utf8' })) as { brokers: unknown[]; topics: { topic: string; partitions: unknown[] }[] };
+    expect(meta.brokers).toHaveLength(3);
+    const topics = Object.fromEntries(meta.topics.map((t) => [t.topic, t.partitions.length]));
+    for (const t of ['jl.readings', 'jl.ingest', 'jl.dlq', 'jl.anomalies', 'jl.state']) expect(topics[t], t).toBe(6);
+    kcatProduce(bootstrap, 'jl.ingest', [{ headers: { topic: 'jl/x' }, value: 'hello' }]);
+    expect(kcatRead(bootstrap, 'jl.ingest').map((r) => r.value)).toEqual(['hello']);
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+  }, 60_000);
+});
 
 // `jlpipe start --workers 2 --simulate` with nothing configured but InfluxDB: the supervisor
 // hosts a mock cluster and the embedded aedes broker (MQTT 3.1.1, no shared subscriptions), and
