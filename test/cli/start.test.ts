@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../config/paths.js';
 import { countPoints } from '../helpers/influx.js';
-import { exitOf, spawnPipeline, waitUntil } from '../helpers/pipeline.js';
+import { embeddedConfig, exitOf, spawnPipeline, waitUntil } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 // Done-when 1 (the part a test can show): `jlpipe start --simulate`, what `npm start` runs,
@@ -17,20 +17,9 @@ describe('jlpipe start --simulate', () => {
     expect(existsSync(cli), 'run `npm run build` first (npm test does)').toBe(true);
     const dir = tempDir();
     const db = uniqueName('jl_demo');
-    const cfg = join(dir, 'pipeline.yaml');
     // Port 0 for the embedded broker and the HTTP API: the child reports what it bound in its
     // log (at info, the default level), where spawnPipeline reads it.
-    writeFileSync(
-      cfg,
-      `catalogue: ${join(packageRoot(), 'config', 'catalogue', 'catalogue.yaml')}
-devices: ${join(packageRoot(), 'config', 'devices.yaml')}
-dataDir: ${join(dir, 'data')}
-mqtt: { url: null, embeddedPort: 0 }
-influx: { url: "${svc.influxUrl}", database: ${db} }
-http: { port: 0 }
-log: { level: info, progressEverySec: 1 }
-`,
-    );
+    const cfg = embeddedConfig(dir, svc.influxUrl, db, 'log: { level: info, progressEverySec: 1 }');
     const { child, port, brokerUrl, stdout } = await spawnPipeline(cfg, ['--simulate', '--rate', '300']);
     expect(brokerUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:[1-9]\d*$/);
     await waitUntil(() => (stdout().match(/"msg":"progress: /g) ?? []).length >= 3, 30_000, 'three progress lines');

@@ -195,3 +195,24 @@ export function watchHealthz(port: number, everyMs = 20): { stop(): Promise<{ wo
     },
   };
 }
+
+/**
+ * A pipeline.yaml for a child on nothing but the test's InfluxDB (database `db`): the embedded
+ * broker and the HTTP API on port 0 (the child logs what it bound, at info), the packaged
+ * catalogue and registry, data below `dir`.
+ */
+export function embeddedConfig(dir: string, influxUrl: string, db: string, log = 'log: { level: info }'): string {
+  const file = join(dir, 'pipeline.yaml');
+  writeFileSync(
+    file,
+    `catalogue: ${join(packageRoot(), 'config', 'catalogue', 'catalogue.yaml')}
+devices: ${join(packageRoot(), 'config', 'devices.yaml')}
+dataDir: ${join(dir, 'data')}
+mqtt: { url: null, embeddedPort: 0 }
+influx: { url: "${influxUrl}", database: ${db} }
+http: { port: 0 }
+${log}
+`,
+  );
+  return file;
+}

@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../config/paths.js';
 import { ensureDebianBinary } from '../../services/apt.js';
 import { countAllPoints } from '../helpers/influx.js';
 import { kcatProduce, kcatRead } from '../helpers/kafka.js';
-import { exitOf, spawnPipeline, waitUntil } from '../helpers/pipeline.js';
+import { embeddedConfig, exitOf, spawnPipeline, waitUntil } from '../helpers/pipeline.js';
 import { tempDir, uniqueName, useServices } from '../helpers/services.js';
 
 // `jlpipe kafka mock`: anyone can try the topology without a Kafka install; outside clients join.
@@ -40,18 +39,7 @@ describe('jlpipe start --workers', () => {
   it('runs the whole topology on the embedded broker and a hosted mock cluster, and stops cleanly', async () => {
     const dir = tempDir();
     const db = uniqueName('jl_workers');
-    const cfg = join(dir, 'pipeline.yaml');
-    writeFileSync(
-      cfg,
-      `catalogue: ${join(packageRoot(), 'config', 'catalogue', 'catalogue.yaml')}
-devices: ${join(packageRoot(), 'config', 'devices.yaml')}
-dataDir: ${join(dir, 'data')}
-mqtt: { url: null, embeddedPort: 0 }
-influx: { url: "${svc.influxUrl}", database: ${db} }
-http: { port: 0 }
-log: { level: info }
-`,
-    );
+    const cfg = embeddedConfig(dir, svc.influxUrl, db);
     const { child, stdout } = await spawnPipeline(cfg, ['--workers', '2', '--simulate', '--rate', '300']);
     const started = () => stdout().split('\n').filter((l) => l.includes('"msg":"HTTP API listening"')).length;
     await waitUntil(() => started() === 4, 30_000, 'a gateway, two workers and an incident manager listening');

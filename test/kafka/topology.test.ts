@@ -43,6 +43,16 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
     // The two survivors own all six partitions now.
     const owned = await Promise.all(t.workers.slice(1).map(async (w) => (await getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats')).body.kafka.consumers[0].partitions.length));
     expect(owned.reduce((a, b) => a + b, 0)).toBe(6);
+    // The same on /metrics: partitions owned, the rebalance each survivor took part in, lag per partition, commits.
+    const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+    const texts = await Promise.all(t.workers.slice(1).map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()));
+    expect(texts.flatMap((x) => metric(x, 'jl_kafka_partitions_owned')).reduce((a, b) => a + b, 0)).toBe(6);
+    for (const x of texts) {
+      expect(metric(x, 'jl_kafka_rebalances_total')[0]).toBeGreaterThanOrEqual(2);
+      expect(metric(x, 'jl_kafka_commits_total')[0]).toBeGreaterThan(0);
+      expect(metric(x, 'jl_kafka_consumer_lag')).toEqual(expect.arrayContaining([0]));
+    }
+    expect(texts.flatMap((x) => metric(x, 'jl_kafka_consumer_lag'))).toHaveLength(6);
   }, 180_000);
 
   it('a gateway SIGKILLed mid-stream and restarted (same instance): MQTT redelivers what Kafka did not confirm, exactly N', async () => {
@@ -69,7 +79,7 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
     await waitUntil(async () => (await t.points()) > 500, 20_000, 'first points stored');
     await influxd.stop('SIGKILL');
     type Stats = { kafka: { consumers: { paused: boolean; unsettled: number; totalLag: number }[] }; pending: number };
-    const seen = { paused: 0, maxUnsettled: 0, maxLag: 0, maxRss: 0 };
+    const seen = { paused: 0, pausedMetric: 0, maxUnsettled: 0, maxLag: 0, maxRss: 0 };
     const until = Date.now() + 20_000;
     while (Date.now() < until) {
       for (const w of t.workers) {
@@ -79,6 +89,7 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
         seen.maxLag = Math.max(seen.maxLag, st.totalLag);
         const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
         seen.maxRss = Math.max(seen.maxRss, Number(/^jl_process_resident_memory_bytes (\S+)/m.exec(metrics)?.[1] ?? 0));
+        if (/^jl_kafka_paused\{[^}]*\} 1$/m.test(metrics)) seen.pausedMetric++;
       }
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -87,6 +98,7 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
     await exactly(t.points, N, 120_000);
     // Every worker held its partitions while InfluxDB was down; what waited stayed in Kafka (lag), not in memory.
     expect(seen.paused).toBeGreaterThanOrEqual(3);
+    expect(seen.pausedMetric, 'jl_kafka_paused 1 on /metrics while InfluxDB was down').toBeGreaterThanOrEqual(3);
     expect(seen.maxLag).toBeGreaterThan(0);
     expect(seen.maxUnsettled).toBeLessThanOrEqual(t.c.kafka.maxUnsettled);
     expect(seen.maxRss).toBeLessThan(400 * 1024 * 1024);
