@@ -148,8 +148,9 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * What this worker knows of each sector-region at the current watermark (flood window counts,
-   * known and silent devices), for a RegionAggregator to sum over workers. Reported by flood and
+   * What this worker learnt of each sector-region since the last call, in event time (flood
+   * counts per window, known and silent devices per bucket), for a RegionAggregator to sum over
+   * workers: one caller only, since each call hands over what changed. Reported by flood and
    * silence when `detection.regionPartials` is on (they then raise no region anomalies); empty
    * when it is off.
    */

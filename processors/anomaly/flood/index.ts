@@ -1,5 +1,6 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
 import { mergeFacts, type FloodPartial, type RegionFacts, type RegionPartialSource } from '../region/partials.js';
+import { RegionWindows } from '../region/windows.js';
 import { anomalyOf, ExpiringState, isBool, isNum, obj, perDevice } from '../state.js';
 import type { FloodConfig } from './config.js';
 import { floods, MIN_REGION_PAIRS, regionFloodAnomaly } from './rules.js';
@@ -15,11 +16,12 @@ interface Counter {
  * Flood: counts readings per device and message type, and per sector-region, in event-time
  * windows; more than `factor` x the count the catalogue's update cycle implies (plus `slack`)
  * is a flood. Fires once per window and key. With `regionPartials` it only counts regions (all
- * their readings), for `regionPartials()` and a RegionAggregator to judge over all workers.
+ * their readings, per window), for `regionPartials()` and a RegionAggregator to judge over all
+ * workers.
  */
 export function floodDetector(cfg: FloodConfig, regionPartials = false): Detector & RegionPartialSource {
   const devices = new ExpiringState<Counter>();
-  const regions = new ExpiringState<Counter & { devices: Set<string>; facts?: RegionFacts; last?: number }>();
+  const regions = new ExpiringState<Counter & { devices: Set<string>; facts?: RegionFacts; windows?: RegionWindows }>();
   const count = (c: Counter, window: number) => {
     if (c.window !== window) Object.assign(c, { window, n: 0, fired: false });
     c.n++;
@@ -48,9 +50,9 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
       }
       const facts: RegionFacts = { sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, criticalInfrastructure: i.device.criticalInfrastructure };
       if (regionPartials) {
-        count(g, window);
+        // Per window, not only the newest: several windows may pass between two reports (a fast replay).
+        (g.windows ??= new RegionWindows()).count(window, r.eventMs);
         g.facts = mergeFacts(g.facts, facts);
-        g.last = g.n === 1 ? r.eventMs : Math.max(g.last ?? r.eventMs, r.eventMs);
       } else if (g.devices.size >= MIN_REGION_PAIRS && over(g, window)) {
         emit(regionFloodAnomaly(cfg, facts, g.n, g.expected, r.eventMs));
       }
@@ -65,7 +67,8 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
     regionPartials(watermark: number): FloodPartial[] {
       const out: FloodPartial[] = [];
       for (const [, { s: g }] of regions.entries()) {
-        if (g.facts) out.push({ detector: 'flood', ...g.facts, watermark, window: g.window, n: g.n, expected: g.expected, pairs: g.devices.size, eventMs: g.last ?? watermark });
+        if (!g.facts || !g.windows) continue;
+        for (const [window, c] of g.windows.take()) out.push({ detector: 'flood', ...g.facts, watermark, window, n: c.n, expected: g.expected, pairs: g.devices.size, eventMs: c.eventMs });
       }
       return out;
     },

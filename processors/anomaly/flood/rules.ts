@@ -1,4 +1,5 @@
 import type { Anomaly } from '../../../core/anomaly.js';
+import { regionAnomaly } from '../region/anomaly.js';
 import type { RegionFacts } from '../region/partials.js';
 import type { FloodConfig } from './config.js';
 
@@ -19,19 +20,6 @@ export function regionFloods(cfg: Pick<FloodConfig, 'factor' | 'slack'>, n: numb
 
 /** The `flood.region` anomaly: `n` messages in one window where `expected` were. */
 export function regionFloodAnomaly(cfg: Pick<FloodConfig, 'windowMs'>, f: RegionFacts, n: number, expected: number, eventMs: number): Anomaly {
-  return {
-    detector: 'flood',
-    kind: 'region',
-    category: 'network-attack',
-    baseLevel: 4,
-    sector: f.sector,
-    region: f.region,
-    code: f.code,
-    grade: f.grade,
-    criticalInfrastructure: f.criticalInfrastructure,
-    regionWide: true,
-    eventMs,
-    value: n,
-    detail: `${f.sector} region ${f.region}: more than ${n - 1} messages in ${cfg.windowMs / 1000} s (expected ${expected.toFixed(0)})`,
-  };
+  const detail = `${f.sector} region ${f.region}: more than ${n - 1} messages in ${cfg.windowMs / 1000} s (expected ${expected.toFixed(0)})`;
+  return regionAnomaly(f, { detector: 'flood', kind: 'region', category: 'network-attack', eventMs, value: n, detail });
 }

@@ -6,6 +6,20 @@ import { higherGrade, type Grade } from '../../../core/catalogue.js';
  * signals. Plain JSON: numbers, strings and booleans only.
  */
 
+/**
+ * Flood windows kept behind a region's newest, at the worker (once reported) and at the
+ * aggregator: counts from partitions or workers up to this far behind still add up (an hour at
+ * the default 1-min window). Older windows are dropped, and a reading there is not counted.
+ */
+export const KEEP_WINDOWS = 60;
+
+/**
+ * Silence buckets a source may lag behind a region's newest before it no longer holds back
+ * judgement (an hour at the default 10-s bucket): bounds what the aggregator keeps, and what a
+ * worker keeps between two reports.
+ */
+export const MAX_LAG_BUCKETS = 360;
+
 /** What a region-wide anomaly is tagged with. */
 export interface RegionFacts {
   sector: string;
@@ -18,14 +32,18 @@ export interface RegionFacts {
   criticalInfrastructure: boolean;
 }
 
-/** The flood counts of one region at one worker. */
+/**
+ * The flood count of one region in one event-time window at one worker: one per window counted
+ * since the worker's last report (the count of the window so far, which only grows), and one
+ * for the region's newest window in every report (so expected, pairs and liveness flow on).
+ */
 export interface FloodPartial extends RegionFacts {
   detector: 'flood';
   /** The reporting worker's event-time watermark, ms. */
   watermark: number;
   /** Event-time window index the count belongs to: floor(eventMs / flood.windowMs). */
   window: number;
-  /** Messages counted in that window. */
+  /** Messages counted in that window so far. */
   n: number;
   /** Expected messages per window: the sum over the device/type pairs seen in the region. */
   expected: number;
@@ -35,14 +53,20 @@ export interface FloodPartial extends RegionFacts {
   eventMs: number;
 }
 
-/** The silence counts of one region at one worker, at its watermark. */
+/**
+ * The silence counts of one region at one worker in one event-time bucket, as the worker's last
+ * tick in that bucket saw them: one per bucket ticked since the worker's last report, and the
+ * worker's newest tick in every report (so the aggregator knows how far the worker has come).
+ */
 export interface SilencePartial extends RegionFacts {
   detector: 'silence';
-  /** The reporting worker's event-time watermark, ms: the time the counts hold at. */
+  /** The watermark of the tick the counts were taken at, ms. */
   watermark: number;
-  /** Devices known (holding state) in the region. */
+  /** Event-time bucket of that tick: floor(watermark / silence.regionBucketMs). */
+  bucket: number;
+  /** Devices known (holding state) in the region; 0 once the worker holds none there (handed over or expired). */
   total: number;
-  /** Of those, silent at the watermark. */
+  /** Of those, silent at that tick (each judged at its own watermark). */
   silent: number;
 }
 
@@ -50,6 +74,10 @@ export type RegionPartial = FloodPartial | SilencePartial;
 
 /** A detector that can report region partials (flood, silence). */
 export interface RegionPartialSource {
+  /**
+   * What changed since the last call (see FloodPartial, SilencePartial): a call takes it, so a
+   * worker has one caller, its report timer. `watermark` is the engine's watermark now.
+   */
   regionPartials(watermark: number): RegionPartial[];
 }
 

@@ -1,6 +1,7 @@
 import { higherGrade, type Grade } from '../../../config/catalogue.js';
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { mergeFacts, regionKey, type RegionPartialSource, type SilencePartial } from '../region/partials.js';
+import { RegionBuckets, type TickCounts } from '../region/buckets.js';
+import type { RegionPartialSource, SilencePartial } from '../region/partials.js';
 import { ExpiringState, isBool, isGrade, isNum, isStr, obj, perDevice } from '../state.js';
 import type { SilenceConfig } from './config.js';
 import { isQuiet, regionOutageAnomaly, stepOutage } from './rules.js';
@@ -21,11 +22,13 @@ interface DeviceClock {
  * update cycle behind the watermark is silent (once per silence; it clears when the device
  * speaks). When `regionRatio` of a sector-region's known devices are silent together, the
  * region is (possible outage: power, network or an attack on the gateway). With `regionPartials`
- * it leaves regions to `regionPartials()` and a RegionAggregator judging over all workers.
+ * it leaves regions to a RegionAggregator judging over all workers: each tick's region counts
+ * are kept per event-time bucket of its watermark (`regionBucketMs`) for `regionPartials()`.
  */
 export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Detector & RegionPartialSource {
   const devices = new ExpiringState<DeviceClock>();
   const regionsDown = new Set<string>();
+  const buckets = regionPartials ? new RegionBuckets(cfg.regionBucketMs) : undefined;
   return {
     name: 'silence',
     reading(i: DetectInput) {
@@ -53,8 +56,14 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
         g.critical ||= d.critical;
         g.grade = higherGrade(g.grade, d.grade);
       }
+      if (buckets) {
+        // The counts at this tick's event time, so workers' counts add up per event time, not per report.
+        const counts = new Map<string, TickCounts>();
+        for (const [key, g] of regions) counts.set(key, { facts: { sector: g.sector, region: g.region, code: g.code, grade: g.grade, criticalInfrastructure: g.critical }, total: g.total, silent: g.silent });
+        buckets.tick(watermark, counts);
+        return;
+      }
       for (const [key, g] of regions) {
-        if (regionPartials) break;
         if (stepOutage(cfg, regionsDown, key, g.silent, g.total)) emit(regionOutageAnomaly({ sector: g.sector, region: g.region, code: g.code, grade: g.grade, criticalInfrastructure: g.critical }, g.silent, g.total, watermark));
       }
     },
@@ -62,17 +71,8 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
     size: () => devices.size,
     // `silent` goes too, so the new worker does not raise the same silence again.
     ...perDevice(devices, obj<DeviceClock>({ last: isNum, cycle: isNum, sector: isStr, region: isStr, code: isStr, grade: isGrade, critical: isBool, silent: isBool })),
-    regionPartials(watermark: number): SilencePartial[] {
-      const out = new Map<string, SilencePartial>();
-      for (const [, { s: d }] of devices.entries()) {
-        const key = regionKey(d);
-        let g = out.get(key);
-        if (!g) out.set(key, (g = { detector: 'silence', sector: d.sector, region: d.region, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, watermark, total: 0, silent: 0 }));
-        mergeFacts(g, { sector: d.sector, region: d.region, code: d.code, grade: d.grade, criticalInfrastructure: d.critical });
-        g.total++;
-        if (isQuiet(cfg, d.last, d.cycle, watermark)) g.silent++;
-      }
-      return [...out.values()];
+    regionPartials(): SilencePartial[] {
+      return buckets?.take() ?? [];
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Anomaly } from '../../../core/anomaly.js';
+import { regionAnomaly } from '../region/anomaly.js';
 import type { RegionFacts } from '../region/partials.js';
 import type { SilenceConfig } from './config.js';
 
@@ -31,19 +32,6 @@ export function stepOutage(cfg: Pick<SilenceConfig, 'regionRatio' | 'regionMinDe
 
 /** The `silence.region` anomaly: `silent` of `total` devices of a region silent at `eventMs`. */
 export function regionOutageAnomaly(f: RegionFacts, silent: number, total: number, eventMs: number): Anomaly {
-  return {
-    detector: 'silence',
-    kind: 'region',
-    category: 'device-fault',
-    baseLevel: 4,
-    sector: f.sector,
-    region: f.region,
-    code: f.code,
-    grade: f.grade,
-    criticalInfrastructure: f.criticalInfrastructure,
-    regionWide: true,
-    eventMs,
-    value: silent,
-    detail: `${silent} of ${total} ${f.sector} devices in ${f.region} are silent: possible outage`,
-  };
+  const detail = `${silent} of ${total} ${f.sector} devices in ${f.region} are silent: possible outage`;
+  return regionAnomaly(f, { detector: 'silence', kind: 'region', category: 'device-fault', eventMs, value: silent, detail });
 }

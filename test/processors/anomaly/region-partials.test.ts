@@ -62,10 +62,13 @@ class Scaled {
     w.send(d, type, t, w.normal(d, type, t));
   }
 
-  /** Each worker (or those in `alive`) reports its partials (through JSON, as over Kafka); the aggregator judges. */
+  /**
+   * Each worker (or those in `alive`) reports its partials at its own clock (through JSON, as
+   * over Kafka); the aggregator judges. `at` is the aggregator's (wall) clock.
+   */
   report(at: number, alive = [...this.workers.keys()]): void {
     for (const k of alive) {
-      const partials = JSON.parse(JSON.stringify(this.workers[k].engine.regionPartials(at))) as RegionPartial[];
+      const partials = JSON.parse(JSON.stringify(this.workers[k].engine.regionPartials(this.workers[k].clock))) as RegionPartial[];
       this.reported[k] = partials;
       this.aggregator.add(`worker-${k}`, partials, at);
     }
@@ -81,18 +84,27 @@ class Scaled {
 describe('region partials: region signals over several workers', () => {
   const meters = (h: Harness, region = REGION) => h.fleet.filter((d) => d.kind === 'meter' && d.region === region);
 
-  /** Sends `k` meter messages per device inside the window starting at `t`, reporting every second. */
-  function burst(s: Scaled, t: number, k: number): void {
+  /** Sends `k` meter messages per device inside the window starting at `t`, reporting every second (or never). */
+  function burst(s: Scaled, t: number, k: number, report = true): void {
     const step = Math.floor((0.9 * cfg.flood.windowMs) / k);
     let lastReport = t;
     for (let i = 0; i < k; i++) {
       s.devices.forEach((d, j) => {
         const at = t + i * step + j * 10;
-        if (at - lastReport >= 1000) s.report((lastReport = at));
+        if (report && at - lastReport >= 1000) s.report((lastReport = at));
         s.send(d, 'meter', at);
       });
     }
-    s.report(t + cfg.flood.windowMs - 1);
+    if (report) s.report(t + cfg.flood.windowMs - 1);
+  }
+
+  /** The count `k` per device that makes a region flood of `fleet` in one window, though no device floods. */
+  function justOver(probe: Harness, fleet: SimDevice[]): number {
+    const perDevice = cfg.flood.windowMs / probe.cycleMs('meter', 'energy');
+    const k = Math.floor((cfg.flood.factor * perDevice * fleet.length + cfg.flood.slack) / fleet.length) + 1;
+    expect(floods(cfg.flood, k, perDevice)).toBe(false);
+    expect(floods(cfg.flood, k * fleet.length, perDevice * fleet.length)).toBe(true);
+    return k;
   }
 
   it('a region flood spread over 3 workers: one flood.region from the merged partials, as one engine over all devices raises', () => {
@@ -243,6 +255,82 @@ describe('region partials: region signals over several workers', () => {
     expect(s.merged.map(shape)).toEqual(single.map(shape));
   });
 
+  const inWindow = (a: Anomaly) => `${a.detector}.${a.kind} ${Math.floor(a.eventMs / cfg.flood.windowMs)}`;
+
+  it('a fast replay reporting every 10 windows: a region flood confined to one window in the middle raises one flood.region, in that window', () => {
+    const probe = new Harness();
+    const fleet = meters(probe);
+    const k = justOver(probe, fleet);
+    const W = cfg.flood.windowMs;
+    const s = new Scaled(fleet);
+    let wall = 0;
+    let t = s.run(s.single.clock, 10 * MIN);
+    s.report((wall += 1000));
+    // Ten windows of event time between two (wall-time) reports; the flood in the fifth.
+    t = s.run(t, 4 * W);
+    const flooded = t / W;
+    burst(s, t, k, false);
+    t = s.run(t + W, 5 * W);
+    s.report((wall += 1000));
+    // The report carried every window counted since the one before, not only the newest.
+    const windows = s.reported.map((ps) => ps.filter((p) => p.detector === 'flood' && p.region === REGION).map((p) => (p as FloodPartial).window));
+    for (const ws of windows) expect(ws).toEqual(Array.from({ length: 10 }, (_, i) => flooded - 4 + i));
+    s.run(t, 10 * W);
+    s.report(wall + 1000);
+
+    const single = regionWide(s.single.anomalies);
+    expect(single.map(inWindow)).toEqual([`flood.region ${flooded}`]);
+    expect(s.workerRegionAnomalies()).toEqual([]);
+    expect(s.merged.map(inWindow)).toEqual([`flood.region ${flooded}`]);
+    expect(shape(s.merged[0])).toEqual(shape(single[0]));
+    expect(s.merged[0].value).toBe(k * fleet.length);
+  });
+
+  it('a fast replay of a region outage, one worker reporting 20 min of event time ahead of the others: one silence.region within a bucket of the single engine\'s, none from summing counts of different times', () => {
+    const probe = new Harness();
+    const fleet = [...meters(probe, REGION), ...meters(probe, '220200')];
+    const s = new Scaled(fleet);
+    const inRegion = meters(probe, REGION).map((d) => d.id);
+    const lead = new Set(s.own(0).map((d) => d.id));
+    const x = inRegion.filter((id) => lead.has(id));
+    const y = inRegion.filter((id) => !lead.has(id));
+    const outage = new Set(inRegion.slice(1));
+    // Neither the leading worker's devices of the region nor the others' are an outage alone; together they would be.
+    expect(x.length / inRegion.length).toBeLessThan(cfg.silence.regionRatio);
+    expect(y.length / inRegion.length).toBeLessThan(cfg.silence.regionRatio);
+    expect(outage.size / inRegion.length).toBeGreaterThanOrEqual(cfg.silence.regionRatio);
+
+    let wall = 0;
+    const t0 = s.run(s.single.clock, 10 * MIN);
+    s.report((wall += 1000));
+    // Minutes after t0: y quiet in [10, 20), x quiet in [30, 40), all but one quiet in [50, 65).
+    const quiet = (id: string, t: number) => {
+      const m = (t - t0) / MIN;
+      return (m >= 10 && m < 20 && y.includes(id)) || (m >= 30 && m < 40 && x.includes(id)) || (m >= 50 && m < 65 && outage.has(id));
+    };
+    const mutate: Parameters<Harness['run']>[3] = (d, _type, t, data) => (quiet(d.id, t) ? null : data);
+    const end = t0 + 80 * MIN;
+    s.single.run(fleet, t0, end - t0, mutate);
+    // Worker 0 runs 20 min of event time ahead of the others; all report every 5 min of the others' time.
+    const step = 5 * MIN;
+    s.workers[0].run(s.own(0), t0, 20 * MIN, mutate);
+    for (let t = t0; t < end; t += step) {
+      if (t + 20 * MIN < end) s.workers[0].run(s.own(0), t + 20 * MIN, step, mutate);
+      for (const k of [1, 2]) s.workers[k].run(s.own(k), t, step, mutate);
+      s.report((wall += 1000));
+    }
+
+    const single = regionWide(s.single.anomalies);
+    expect(single.map((a) => `${a.detector}.${a.kind} ${a.region}`)).toEqual([`silence.region ${REGION}`]);
+    expect(single[0].eventMs - t0).toBeGreaterThan(50 * MIN);
+    expect(s.workerRegionAnomalies()).toEqual([]);
+    expect(s.merged.map((a) => `${a.detector}.${a.kind} ${a.region}`)).toEqual([`silence.region ${REGION}`]);
+    expect(shape(s.merged[0])).toEqual(shape(single[0]));
+    expect(Math.abs(s.merged[0].eventMs - single[0].eventMs)).toBeLessThanOrEqual(cfg.silence.regionBucketMs);
+    expect(s.merged[0].detail).toBe(single[0].detail);
+    expect(s.aggregator.devicesOnline(wall)).toEqual({ [`energy/${REGION}`]: inRegion.length, 'energy/220200': meters(probe, '220200').length });
+  });
+
   it('with region partials off (the default) the engine reports none and raises region anomalies itself', () => {
     expect(cfg.regionPartials).toBe(false);
     const h = new Harness();
@@ -251,7 +339,11 @@ describe('region partials: region signals over several workers', () => {
     const w = new Harness(onPartials);
     w.run(meters(w), w.clock, 5 * MIN);
     const ps = w.engine.regionPartials(t);
-    expect(ps.map((p) => p.detector).sort()).toEqual(['flood', 'silence']);
+    // Every window and bucket since the start (ticks run up to the last meter reading, at 4 min),
+    // then only the newest of each.
+    expect(ps.filter((p) => p.detector === 'flood').length).toBe((5 * MIN) / cfg.flood.windowMs);
+    expect(ps.filter((p) => p.detector === 'silence').length).toBeGreaterThanOrEqual((4 * MIN) / cfg.silence.regionBucketMs);
     expect(JSON.parse(JSON.stringify(ps))).toEqual(ps);
+    expect(w.engine.regionPartials(t).map((p) => p.detector).sort()).toEqual(['flood', 'silence']);
   });
 });
