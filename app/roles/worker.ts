@@ -18,6 +18,8 @@ import { PartitionClock } from './partition-clock.js';
 import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, runningRole, type RoleContext, type RunningRole } from './role.js';
 
 export const KIND_ANOMALY = 'anomaly';
+/** Region partial records kept for a later report while Kafka refuses them (then the oldest go). */
+const MAX_UNSENT_PARTIALS = 10_000;
 export const KIND_PARTIALS = 'partials';
 
 /** A worker's region partials as they go to jl.anomalies, keyed by region. */
@@ -137,14 +139,29 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
     log,
   );
 
+  // Region partials are what changed since the last report (per event-time window and bucket),
+  // so none may be lost or overtaken: one send at a time, and a failed one goes again first.
+  let partialsInFlight = false;
+  let unsentPartials: OutRecord[] = [];
   const partialsTimer = setInterval(() => {
+    if (partialsInFlight) return; // the detectors keep accumulating until the next report
     const byRegion = new Map<string, RegionPartial[]>();
     for (const p of detection.regionPartials()) {
       const k = regionKey(p);
       byRegion.set(k, [...(byRegion.get(k) ?? []), p]);
     }
-    const records: OutRecord[] = [...byRegion].map(([k, partials]) => ({ topic: topics.anomalies, key: k, value: Buffer.from(JSON.stringify({ source: `${id}|${k}`, at: Date.now(), partials } satisfies PartialsRecord)), headers: [{ [KIND_HEADER]: KIND_PARTIALS }] }));
-    producer.send(records).catch((e: Error) => log.warn({ err: e.message }, 'region partials not produced'));
+    const fresh: OutRecord[] = [...byRegion].map(([k, partials]) => ({ topic: topics.anomalies, key: k, value: Buffer.from(JSON.stringify({ source: `${id}|${k}`, at: Date.now(), partials } satisfies PartialsRecord)), headers: [{ [KIND_HEADER]: KIND_PARTIALS }] }));
+    const records = [...unsentPartials, ...fresh].slice(-MAX_UNSENT_PARTIALS);
+    unsentPartials = [];
+    if (!records.length) return;
+    partialsInFlight = true;
+    producer
+      .send(records)
+      .catch((e: Error) => {
+        unsentPartials = records;
+        log.warn({ err: e.message, records: records.length }, 'region partials not produced; sent again with the next report');
+      })
+      .finally(() => (partialsInFlight = false));
   }, config.kafka.partialsEveryMs);
   partialsTimer.unref();
 
