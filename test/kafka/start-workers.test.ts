@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../config/paths.js';
@@ -36,7 +37,7 @@ describe('jlpipe kafka mock', () => {
 describe('jlpipe start --workers', () => {
   const svc = useServices();
 
-  it('runs the whole topology on the embedded broker and a hosted mock cluster, and stops cleanly', async () => {
+  it('runs the whole topology on the embedded broker and a hosted mock cluster, starts a dead worker again, and stops cleanly', async () => {
     const dir = tempDir();
     const db = uniqueName('jl_workers');
     const cfg = embeddedConfig(dir, svc.influxUrl, db);
@@ -44,9 +45,28 @@ describe('jlpipe start --workers', () => {
     const started = () => stdout().split('\n').filter((l) => l.includes('"msg":"HTTP API listening"')).length;
     await waitUntil(() => started() === 4, 30_000, 'a gateway, two workers and an incident manager listening');
     await waitUntil(async () => (await countAllPoints(svc.influxUrl, db)) >= 300, 60_000, 'the simulator\'s readings stored through Kafka');
+    // A worker dies: the supervisor starts it again (same instance) and the readings go on.
+    const worker = childPid(child.pid!, 'worker', '1');
+    process.kill(worker, 'SIGKILL');
+    await waitUntil(() => stdout().includes('"msg":"child exited: starting it again in 1 s"'), 10_000, 'the supervisor noticed');
+    await waitUntil(() => started() === 5, 30_000, 'the worker started again');
+    expect(childPid(child.pid!, 'worker', '1')).not.toBe(worker);
+    const before = await countAllPoints(svc.influxUrl, db);
+    await waitUntil(async () => (await countAllPoints(svc.influxUrl, db)) >= before + 300, 60_000, 'readings stored after the restart');
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
     const out = stdout();
     for (const role of ['gateway', 'worker', 'incident manager']) expect(out, `${role} stopped`).toMatch(new RegExp(`"msg":"${role} stopped"`));
   }, 120_000);
 });
+
+/** The pid of the supervisor's child running `--role <role> --instance <instance>`. */
+function childPid(parent: number, role: string, instance: string): number {
+  const pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(parent)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+  const found = pids.find((pid) => {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args[args.indexOf('--role') + 1] === role && args[args.indexOf('--instance') + 1] === instance;
+  });
+  if (found === undefined) throw new Error(`no child --role ${role} --instance ${instance} of ${parent}`);
+  return found;
+}
