@@ -70,7 +70,9 @@ export class KafkaSource implements Source {
         'enable.auto.offset.store': false,
         'session.timeout.ms': opts.sessionTimeoutMs,
         'heartbeat.interval.ms': Math.max(100, Math.floor(opts.sessionTimeoutMs / 5)),
-        'partition.assignment.strategy': 'range,roundrobin',
+        // Cooperative: a member joining or leaving moves only the partitions that must move
+        // (kafka.client may name an eager strategy; both protocols are handled).
+        'partition.assignment.strategy': String(opts.client['partition.assignment.strategy'] ?? 'cooperative-sticky'),
         'fetch.wait.max.ms': 10,
         rebalance_cb: (err: LibrdKafkaError, assignment: Assignment[]) => this.rebalance(err, assignment),
       },
@@ -271,27 +273,39 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * Eager protocol: every rebalance revokes all partitions, then assigns the new set.
+   * Cooperative (cooperative-sticky, the default): only the partitions that move are revoked
+   * or added, so the others go on reading. `onAssign` always gets the whole set owned.
+   */
   private rebalance(err: LibrdKafkaError, assignment: Assignment[]): void {
     this.counts.rebalances++;
     const partitions = assignment.map((a) => a.partition);
+    const cooperative = this.c.rebalanceProtocol() === 'COOPERATIVE';
+    const owns = async (owned: number[]) => this.opts.onAssign?.(owned).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, 'restoring assigned partitions failed; starting cold'));
     const step = async () => {
       if (err.code === ASSIGN) {
-        this.log.info({ source: this.name, partitions }, 'partitions assigned');
-        await this.opts.onAssign?.(partitions).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, 'restoring assigned partitions failed; starting cold'));
+        this.log.info({ source: this.name, partitions, cooperative }, 'partitions assigned');
+        await owns(cooperative ? [...new Set([...this.parts.keys(), ...partitions])] : partitions);
         for (const partition of partitions) if (!this.parts.has(partition)) this.parts.set(partition, { offsets: new PartitionOffsets(), epoch: ++this.epochs });
         if (this.connected) {
-          this.c.assign(assignment);
+          if (cooperative) this.c.incrementalAssign(assignment);
+          else this.c.assign(assignment);
           this.learnCommitted(partitions);
         }
         if (this.paused) this.c.pause(this.assigned());
       } else if (err.code === REVOKE) {
-        this.log.info({ source: this.name, partitions }, 'partitions revoked');
+        this.log.info({ source: this.name, partitions, cooperative }, 'partitions revoked');
         await this.drain(partitions, 3000);
         while (this.committing) await sleep(10);
         await this.commit(partitions);
         for (const partition of partitions) this.parts.delete(partition);
         await this.opts.onRevoke?.(partitions).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, 'checkpoint before revoke failed'));
-        if (this.connected) this.c.unassign();
+        if (!this.connected) return;
+        if (cooperative) {
+          this.c.incrementalUnassign(assignment);
+          await owns([...this.parts.keys()]); // what was given up is forgotten now
+        } else this.c.unassign();
       } else this.log.error({ source: this.name, err: err.message }, 'rebalance error');
     };
     this.rebalancing = this.rebalancing.then(step, step);
