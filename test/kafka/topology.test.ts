@@ -37,12 +37,15 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
     const N = 4000;
     const sending = simulate(new Simulator({ url: svc.mqttUrl, fleet: t.fleet, rate: 800, count: N, seed: 12 }));
     await new Promise((r) => setTimeout(r, 2000));
+    const partitionsOf = (w: (typeof t.workers)[number]) => getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats').then((r) => r.body.kafka.consumers[0].partitions);
+    const before = await Promise.all(t.workers.slice(1).map(partitionsOf));
     t.workers[0].child.kill('SIGKILL');
     await sending;
     await exactly(t.points, N);
-    // The two survivors own all six partitions now.
-    const owned = await Promise.all(t.workers.slice(1).map(async (w) => (await getJson<{ kafka: { consumers: { partitions: number[] }[] } }>(w.port, '/stats')).body.kafka.consumers[0].partitions.length));
-    expect(owned.reduce((a, b) => a + b, 0)).toBe(6);
+    // The two survivors own all six partitions now, and kept their own (cooperative-sticky: only the dead member's moved).
+    const after = await Promise.all(t.workers.slice(1).map(partitionsOf));
+    expect(after.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    after.forEach((ps, i) => expect(ps).toEqual(expect.arrayContaining(before[i])));
     // The same on /metrics: partitions owned, the rebalance each survivor took part in, lag per partition, commits.
     const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
     const texts = await Promise.all(t.workers.slice(1).map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()));
