@@ -96,6 +96,9 @@ program
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+      // A child of `start --workers` stops when its supervisor is gone (even killed with -9):
+      // the IPC channel of fork() closes then, and an orphan would hold its ports and group.
+      if (process.send) process.on('disconnect', () => void stop('supervisor gone'));
     }),
   );
 

@@ -58,6 +58,25 @@ describe('jlpipe start --workers', () => {
     const out = stdout();
     for (const role of ['gateway', 'worker', 'incident manager']) expect(out, `${role} stopped`).toMatch(new RegExp(`"msg":"${role} stopped"`));
   }, 120_000);
+
+  it('its children stop when the supervisor is killed outright (no orphans holding ports and group memberships)', async () => {
+    const dir = tempDir();
+    const cfg = embeddedConfig(dir, svc.influxUrl, uniqueName('jl_orphans'));
+    const { child, stdout } = await spawnPipeline(cfg, ['--workers', '1']);
+    await waitUntil(() => stdout().split('\n').filter((l) => l.includes('"msg":"HTTP API listening"')).length === 3, 30_000, 'a gateway, a worker and an incident manager listening');
+    const pids = ['gateway', 'worker', 'incidents'].map((role) => childPid(child.pid!, role, '1'));
+    child.kill('SIGKILL');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitUntil(() => pids.every((pid) => !alive(pid)), 30_000, 'the children gone');
+    expect(stdout()).toContain('"signal":"supervisor gone"');
+  }, 90_000);
 });
 
 /** The pid of the supervisor's child running `--role <role> --instance <instance>`. */
