@@ -189,14 +189,16 @@ program
 
 program
   .command('nab')
-  .description('run the spike / level-shift detector over the NAB corpus point by point; write NAB-format results and, with combined_windows.json beside the data, the NAB scores')
+  .description('run the scoring core (the spike processor\'s, `nab` profile) over the NAB corpus point by point; write NAB-format results and, with combined_windows.json beside the data, the NAB scores per profile and per group')
   .addOption(configOption)
   .requiredOption('--data <dir>', 'NAB folder: <dir>/data/<group>/<file>.csv, and optionally <dir>/combined_windows.json')
   .requiredOption('--out <dir>', 'where to write results (same relative paths) and scores.json')
-  .action((o: { config?: string; data: string; out: string }) =>
+  .option('--logo', 'also leave one group out: the tuned constants and threshold chosen on the other groups, scored on the held-out one (27 runs of the corpus)')
+  .addHelpText('after', '\nExample:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo')
+  .action((o: { config?: string; data: string; out: string; logo?: boolean }) =>
     run(async () => {
       const { runNab } = await import('../evaluation/nab/run.js');
-      const r = runNab(o.data, o.out, loadPipelineConfig(o.config).detection.spike, (m) => console.error(m));
+      const r = runNab(o.data, o.out, loadPipelineConfig(o.config).detection.spike, { logo: o.logo, log: (m) => console.error(m) });
       console.log(JSON.stringify(r, null, 2));
     }),
   );

@@ -1,37 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { ScoringCore, type CoreParams } from '../../processors/anomaly/score/core.js';
 import type { SpikeConfig } from '../../processors/anomaly/spike/config.js';
-import { SeriesScorer } from '../../processors/anomaly/spike/score.js';
+import { coreParams } from '../../processors/anomaly/spike/params.js';
+import { groupScores, leaveOneGroupOut, type GroupScores, type LogoResult } from './logo.js';
 import { nabScores, type ScoredFile } from './scorer.js';
-
-/**
- * The pipeline's spike / level-shift scorer as a NAB detector: one series, point by point, no
- * look-ahead, O(1) per point. Evidence is the scorer's |z| against spikeZ and its CUSUM against
- * shiftH (1 = where the pipeline raises an anomaly). The anomaly score rewards a new excursion:
- * evidence above the recent, slowly decaying peak scores by how far it beats it, anything else
- * scores 0, so one anomaly alerts once rather than on every point it lasts.
- */
-export class NabDetector {
-  private readonly scorer: SeriesScorer;
-  private readonly state = SeriesScorer.state();
-  private peak = 0;
-
-  constructor(private readonly cfg: SpikeConfig, private readonly peakDecay = 0.995) {
-    this.scorer = new SeriesScorer(cfg);
-  }
-
-  next(x: number): number {
-    const { z, cusum } = this.scorer.score(this.state, 0, x);
-    const raw = Math.max(Math.abs(z) / this.cfg.spikeZ, cusum / this.cfg.shiftH);
-    const prev = this.peak;
-    this.peak = Math.max(raw, this.peak * this.peakDecay);
-    if (!(raw > prev && prev > 0)) return 0;
-    return 0.5 * Math.min(1, raw / prev - 1) + (0.5 * raw) / (1 + raw);
-  }
-}
-
-/** The scorer settings `jlpipe nab` uses: the spike config with its `nab` override applied. */
-export const nabConfig = (spike: SpikeConfig): SpikeConfig => ({ ...spike, ...(spike.overrides.nab ?? {}) });
 
 function csvFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? csvFiles(join(dir, e.name)) : e.name.endsWith('.csv') ? [join(dir, e.name)] : []));
@@ -40,63 +13,99 @@ function csvFiles(dir: string): string[] {
 /** NAB timestamps ("2014-04-10 07:15:00[.000000]") as ms, read as UTC. */
 const tsMs = (s: string) => Date.parse(`${s.trim().replace(' ', 'T').slice(0, 23)}Z`);
 
+/** One NAB series: its name (`group/file.csv`), raw timestamp strings, times and values. */
+export interface NabSeries {
+  name: string;
+  group: string;
+  stamps: string[];
+  ts: number[];
+  xs: number[];
+}
+
+/** Every CSV under `<data>/data`, in name order. */
+export function readCorpus(dataDir: string): NabSeries[] {
+  const root = join(dataDir, 'data');
+  return csvFiles(root).sort().map((file) => {
+    const name = relative(root, file).split('\\').join('/');
+    const rows = readFileSync(file, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
+    return { name, group: name.split('/')[0], stamps: rows.map((r) => r[0]), ts: rows.map((r) => tsMs(r[0])), xs: rows.map((r) => Number(r[1])) };
+  });
+}
+
+/** Labelled windows as inclusive row ranges, or undefined without `<data>/combined_windows.json`. */
+export function corpusWindows(dataDir: string, corpus: NabSeries[]): ScoredFile[] | undefined {
+  const file = join(dataDir, 'combined_windows.json');
+  if (!existsSync(file)) return undefined;
+  const windows = JSON.parse(readFileSync(file, 'utf8')) as Record<string, [string, string][]>;
+  return corpus.map((f) => ({
+    name: f.name,
+    scores: [],
+    windows: (windows[f.name] ?? [])
+      .map(([a, b]) => {
+        const [s, e] = [tsMs(a), tsMs(b)];
+        const first = f.ts.findIndex((t) => t >= s);
+        let last = -1;
+        for (let i = f.ts.length - 1; i >= 0; i--)
+          if (f.ts[i] <= e) {
+            last = i;
+            break;
+          }
+        return [first, last] as [number, number];
+      })
+      .filter(([a, b]) => a >= 0 && b >= a),
+  }));
+}
+
+/** The detector's score for every row of one series (a fresh state per series). */
+export function detect(params: CoreParams, f: NabSeries): number[] {
+  const core = new ScoringCore(params);
+  const state = core.state();
+  return f.xs.map((x, i) => core.score(state, 0, f.ts[i], x).score);
+}
+
+/** The scoring core's constants for `jlpipe nab`: the `nab` profile with the time-of-day view. */
+export const nabParams = (cfg: SpikeConfig): CoreParams => coreParams(cfg, 'nab', undefined, true);
+
 export interface NabRun {
   files: number;
   rows: number;
-  scores?: ReturnType<typeof nabScores>;
+  /** Time of the scoring core per point (parsing and writing not included). */
   nsPerPoint: number;
+  scores?: ReturnType<typeof nabScores>;
+  /** Per group, at the corpus-wide threshold of each profile. */
+  groups?: GroupScores[];
+  logo?: LogoResult;
 }
 
 /**
  * Runs the detector over every CSV under `<data>/data`, writes `<out>/<same relative path>` as
  * `timestamp,value,anomaly_score`, and, when `<data>/combined_windows.json` exists, scores the
- * results with NAB's rules (the labels are read only after every file is detected).
+ * results with NAB's rules (the labels are read only after every file is detected), per group,
+ * and with `logo` leave-one-group-out over the tuned constants (evaluation/nab/logo.ts).
  */
-export function runNab(dataDir: string, outDir: string, cfg: SpikeConfig, log: (m: string) => void = () => {}): NabRun {
-  const root = join(dataDir, 'data');
-  const files = csvFiles(root).sort();
-  const results: { name: string; ts: number[]; scores: number[] }[] = [];
-  let rows = 0;
+export function runNab(dataDir: string, outDir: string, cfg: SpikeConfig, opts: { logo?: boolean; log?: (m: string) => void } = {}): NabRun {
+  const log = opts.log ?? (() => {});
+  const corpus = readCorpus(dataDir);
+  const params = nabParams(cfg);
   let ns = 0n;
-  for (const file of files) {
-    const name = relative(root, file).split('\\').join('/');
-    const lines = readFileSync(file, 'utf8').trim().split(/\r?\n/).slice(1);
-    const det = new NabDetector(nabConfig(cfg));
-    const out: string[] = ['timestamp,value,anomaly_score'];
-    const ts: number[] = [];
-    const scores: number[] = [];
+  const results = corpus.map((f) => {
     const t0 = process.hrtime.bigint();
-    for (const line of lines) {
-      const [t, v] = line.split(',');
-      const s = det.next(Number(v));
-      scores.push(s);
-      ts.push(tsMs(t));
-      out.push(`${t},${v},${s}`);
-    }
+    const scores = detect(params, f);
     ns += process.hrtime.bigint() - t0;
-    rows += lines.length;
-    const target = join(outDir, name);
+    const target = join(outDir, f.name);
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, out.join('\n') + '\n');
-    results.push({ name, ts, scores });
-    log(`${name}: ${lines.length} rows`);
-  }
-  const run: NabRun = { files: files.length, rows, nsPerPoint: Number(ns) / Math.max(1, rows) };
-  const windowsFile = join(dataDir, 'combined_windows.json');
-  if (existsSync(windowsFile)) {
-    const windows = JSON.parse(readFileSync(windowsFile, 'utf8')) as Record<string, [string, string][]>;
-    const scored: ScoredFile[] = results.map((r) => ({
-      name: r.name,
-      scores: r.scores,
-      windows: (windows[r.name] ?? []).map(([a, b]) => {
-        const [s, e] = [tsMs(a), tsMs(b)];
-        const first = r.ts.findIndex((t) => t >= s);
-        let last = -1;
-        for (let i = r.ts.length - 1; i >= 0; i--) if (r.ts[i] <= e) { last = i; break; }
-        return [first, last] as [number, number];
-      }).filter(([a, b]) => a >= 0 && b >= a),
-    }));
+    writeFileSync(target, ['timestamp,value,anomaly_score', ...f.stamps.map((t, i) => `${t},${f.xs[i]},${scores[i]}`)].join('\n') + '\n');
+    log(`${f.name}: ${f.xs.length} rows`);
+    return scores;
+  });
+  const rows = corpus.reduce((n, f) => n + f.xs.length, 0);
+  const run: NabRun = { files: corpus.length, rows, nsPerPoint: Number(ns) / Math.max(1, rows) };
+  const labelled = corpusWindows(dataDir, corpus);
+  if (labelled) {
+    const scored = labelled.map((f, i) => ({ ...f, scores: results[i] }));
     run.scores = nabScores(scored);
+    run.groups = groupScores(scored, run.scores);
+    if (opts.logo) run.logo = leaveOneGroupOut(corpus, labelled, cfg, log);
     writeFileSync(join(outDir, 'scores.json'), JSON.stringify(run, null, 2));
   }
   return run;

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
-import { NabDetector, nabConfig, runNab } from '../../evaluation/nab/run.js';
+import { detect, nabParams, runNab } from '../../evaluation/nab/run.js';
 import { nabScores, PROFILES, probationaryRows, scaledSigmoid, sweep, type ScoredFile } from '../../evaluation/nab/scorer.js';
 import { tempDir } from '../helpers/services.js';
 
@@ -53,10 +53,7 @@ describe('jlpipe nab on a fixture corpus', () => {
 
   it('scores each point without look-ahead', () => {
     const series = Array.from({ length: 600 }, (_, i) => 10 + Math.sin(i / 20) + (i === 400 ? 8 : 0) + ((i * 7919) % 13) / 50);
-    const run = (xs: number[]) => {
-      const d = new NabDetector(nabConfig(spike));
-      return xs.map((x) => d.next(x));
-    };
+    const run = (xs: number[]) => detect(nabParams(spike), { name: 'g/f.csv', group: 'g', stamps: [], ts: xs.map((_, i) => Date.UTC(2020, 0, 1) + i * 300_000), xs });
     const full = run(series);
     const prefix = run(series.slice(0, 401));
     expect(full.slice(0, 401)).toEqual(prefix);

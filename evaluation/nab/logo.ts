@@ -1,0 +1,97 @@
+import type { SpikeConfig } from '../../processors/anomaly/spike/config.js';
+import { detect, nabParams, type NabSeries } from './run.js';
+import { nabScores, PROFILES, type ScoredFile } from './scorer.js';
+
+/**
+ * The constants tuned on NAB and the values tried for each (docs/DETECTION.md). Everything else
+ * in the `nab` profile was set from the published detectors' choices and never swept.
+ */
+export const TUNED = {
+  sensitivity: [0.5, 0.55, 0.6],
+  noiseMemory: [0.004, 0.006, 0.008],
+  memory: [0.0003, 0.0005, 0.001],
+} as const;
+type Tuned = { [K in keyof typeof TUNED]: number };
+
+const groupOf = (name: string) => name.split('/')[0];
+/** Scores binarised at a threshold: what a detector alerting at that score reports. */
+const at = (files: ScoredFile[], threshold: number): ScoredFile[] => files.map((f) => ({ ...f, scores: f.scores.map((s) => (s >= threshold ? 1 : 0)) }));
+const windowsIn = (files: ScoredFile[]) => files.reduce((n, f) => n + f.windows.length, 0);
+
+export interface GroupScores {
+  group: string;
+  files: number;
+  windows: number;
+  /** Per profile: normalised score at the corpus-wide threshold (null for a group without windows), tp/fp/fn. */
+  profiles: Record<string, { normalised: number | null; tp: number; fp: number; fn: number }>;
+}
+
+/** Each group scored alone, at the threshold chosen on the whole corpus for each profile. */
+export function groupScores(files: ScoredFile[], corpus: ReturnType<typeof nabScores>): GroupScores[] {
+  const groups = [...new Set(files.map((f) => groupOf(f.name)))].sort();
+  return groups.map((group) => {
+    const mine = files.filter((f) => groupOf(f.name) === group);
+    const profiles = Object.fromEntries(
+      Object.keys(PROFILES).map((p) => {
+        const r = nabScores(at(mine, corpus[p].threshold))[p];
+        return [p, { normalised: windowsIn(mine) ? r.normalised : null, tp: r.tp, fp: r.fp, fn: r.fn }];
+      }),
+    );
+    return { group, files: mine.length, windows: windowsIn(mine), profiles };
+  });
+}
+
+export interface LogoResult {
+  tuned: typeof TUNED;
+  combinations: number;
+  /** Per profile: the held-out groups' detections pooled and scored together. */
+  scores: Record<string, number>;
+  folds: { heldOut: string; chosen: Tuned; threshold: Record<string, number>; trainScore: Record<string, number>; heldOutScore: Record<string, number | null> }[];
+  /** The whole-corpus score of every combination (standard), to show the neighbourhood. */
+  grid: { constants: Tuned; standard: number; lowFp: number; lowFn: number }[];
+}
+
+/**
+ * Leave one group out: for each group, the tuned constants and the alert threshold are chosen on
+ * the other groups (best normalised score, per profile), and the held-out group is scored with
+ * them. The held-out detections of every fold are pooled into one corpus-wide figure, so a
+ * constant that only fits one group shows as a lower number here than on the whole corpus.
+ */
+export function leaveOneGroupOut(corpus: NabSeries[], labelled: ScoredFile[], cfg: SpikeConfig, log: (m: string) => void = () => {}): LogoResult {
+  const combos: Tuned[] = [];
+  for (const sensitivity of TUNED.sensitivity) for (const noiseMemory of TUNED.noiseMemory) for (const memory of TUNED.memory) combos.push({ sensitivity, noiseMemory, memory });
+  const base = nabParams(cfg);
+  const runs = combos.map((c, k) => {
+    log(`leave-one-group-out: constants ${k + 1} of ${combos.length} ${JSON.stringify(c)}`);
+    const params = { ...base, ...c };
+    return labelled.map((f, i) => ({ ...f, scores: detect(params, corpus[i]) }));
+  });
+  const groups = [...new Set(labelled.map((f) => groupOf(f.name)))].sort();
+  const profiles = Object.keys(PROFILES);
+  const pooled: Record<string, ScoredFile[]> = Object.fromEntries(profiles.map((p) => [p, []]));
+  const folds: LogoResult['folds'] = [];
+  for (const g of groups) {
+    const fold: LogoResult['folds'][number] = { heldOut: g, chosen: combos[0], threshold: {}, trainScore: {}, heldOutScore: {} };
+    // One scoring of the training groups per combination gives every profile.
+    const trained = runs.map((files) => nabScores(files.filter((f) => groupOf(f.name) !== g)));
+    for (const p of profiles) {
+      let best = 0;
+      trained.forEach((r, k) => {
+        if (r[p].normalised > trained[best][p].normalised) best = k;
+      });
+      const threshold = trained[best][p].threshold;
+      const heldOut = at(runs[best].filter((f) => groupOf(f.name) === g), threshold);
+      pooled[p].push(...heldOut);
+      if (p === 'standard') fold.chosen = combos[best];
+      fold.threshold[p] = threshold;
+      fold.trainScore[p] = trained[best][p].normalised;
+      fold.heldOutScore[p] = windowsIn(heldOut) ? nabScores(heldOut)[p].normalised : null;
+    }
+    folds.push(fold);
+  }
+  const grid = runs.map((files, k) => {
+    const r = nabScores(files);
+    return { constants: combos[k], standard: r.standard.normalised, lowFp: r.reward_low_FP_rate.normalised, lowFn: r.reward_low_FN_rate.normalised };
+  });
+  return { tuned: TUNED, combinations: combos.length, scores: Object.fromEntries(profiles.map((p) => [p, nabScores(pooled[p])[p].normalised])), folds, grid };
+}
