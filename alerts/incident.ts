@@ -1,5 +1,5 @@
 import type { Grade } from '../config/catalogue.js';
-import type { Anomaly, Category, Level } from '../core/anomaly.js';
+import type { Anomaly, AnomalyEvidence, Category, Level } from '../core/anomaly.js';
 
 export type IncidentState = 'open' | 'acknowledged' | 'resolved';
 
@@ -32,6 +32,8 @@ export interface Incident {
   regionWide: boolean;
   title: string;
   lastDetail: string;
+  /** The latest anomaly's evidence, when a scored series raised it. */
+  lastEvidence?: AnomalyEvidence;
   openedAt: number;
   updatedAt: number;
   firstEventMs: number;

@@ -191,6 +191,7 @@ export class IncidentManager {
     inc.updatedAt = now;
     inc.active = true;
     inc.lastDetail = a.detail;
+    if (a.evidence) inc.lastEvidence = a.evidence;
     inc.firstEventMs = Math.min(inc.firstEventMs, a.eventMs);
     inc.lastEventMs = Math.max(inc.lastEventMs, a.eventMs);
     inc.criticalInfrastructure ||= a.criticalInfrastructure;

@@ -23,7 +23,7 @@ export function mdText(v: unknown): string {
 export function incidentReport(inc: Incident, now = Date.now()) {
   return {
     id: inc.id,
-    what: { title: inc.title, kind: `${inc.detector}.${inc.kind}`, category: inc.category, detail: inc.lastDetail, anomalies: inc.count },
+    what: { title: inc.title, kind: `${inc.detector}.${inc.kind}`, category: inc.category, detail: inc.lastDetail, evidence: inc.lastEvidence, anomalies: inc.count },
     level: { level: inc.level, name: LEVEL_NAMES[inc.level] },
     when: { firstEvidence: iso(inc.firstEventMs), lastEvidence: iso(inc.lastEventMs), opened: iso(inc.openedAt), reportBy: iso(inc.reportBy), reported: iso(inc.reportedAt), overdue: inc.overdue || (!!inc.reportBy && !inc.reportedAt && now > inc.reportBy) },
     scope: { sector: inc.sector, region: inc.region, regionWide: inc.regionWide, deviceCount: inc.deviceCount, devices: Object.keys(inc.devices), criticalInfrastructure: inc.criticalInfrastructure },
@@ -45,6 +45,7 @@ export function incidentReportMarkdown(inc: Incident, now = Date.now()): string 
     '',
     '## What',
     `${t(r.what.title)}: ${t(r.what.detail)} (${r.what.anomalies} anomalies merged).`,
+    ...(r.what.evidence ? ['', `Evidence (${t(r.what.evidence.view)} view): likelihood ${r.what.evidence.likelihood.toPrecision(2)}, baseline ${r.what.evidence.expected.toPrecision(4)}, noise ${r.what.evidence.noise.toPrecision(2)}, residual ${r.what.evidence.z} noise units, local hour ${r.what.evidence.hour}.`] : []),
     '',
     '## When',
     `- First evidence: ${r.when.firstEvidence}`,

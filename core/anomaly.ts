@@ -53,6 +53,23 @@ export interface Anomaly {
   value?: number | string;
   score?: number;
   detail: string;
+  /** Why a scored series alerted: the view that fired, how unlikely, against which baseline. */
+  evidence?: AnomalyEvidence;
+}
+
+/** The scoring core's reasons (processors/anomaly/score), for the incident detail. */
+export interface AnomalyEvidence {
+  /** `level` (forecast), `daily` (usual for the hour), `range` (beyond every value seen). */
+  view: string;
+  /** Likelihood tail of the view: how often so unusual a value is, for this series. */
+  likelihood: number;
+  /** The baseline compared with and its noise scale; `min`/`max` for the range rule. */
+  expected: number;
+  noise: number;
+  /** Residual in noise units. */
+  z: number;
+  /** Local hour of day (0-23) of the reading. */
+  hour: number;
 }
 
 export type Emit = (a: Anomaly) => void;

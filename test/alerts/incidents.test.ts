@@ -4,6 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { levelOf } from '../../alerts/grading.js';
 import { verifyLog } from '../../alerts/incident-log.js';
 import { IncidentManager, type IncidentsConfig } from '../../alerts/incidents.js';
+import { incidentReportMarkdown } from '../../alerts/report.js';
 import type { Anomaly } from '../../core/anomaly.js';
 import { tempDir } from '../helpers/services.js';
 import { anomaly, cfg, grading } from './fixtures.js';
@@ -38,6 +39,15 @@ describe('grading', () => {
 });
 
 describe('incident manager', () => {
+  it('keeps the scoring evidence of the latest anomaly and shows it in the report', () => {
+    const { m } = manager();
+    const evidence = { view: 'daily', likelihood: 2e-16, expected: 10.1, noise: 1.2, z: 17.5, hour: 14 };
+    m.observe({ ...anomaly({ detector: 'spike', kind: 'contextual', category: 'device-fault', grade: 'general' }), evidence, detail: 'temperature unusual for the time of day' });
+    const inc = m.all()[0];
+    expect(inc.lastEvidence).toEqual(evidence);
+    expect(incidentReportMarkdown(inc)).toContain('Evidence (daily view): likelihood 2.0e-16, baseline 10.10, noise 1.2, residual 17.5 noise units, local hour 14.');
+  });
+
   it('deduplicates by key, escalates with scope and sets the report-by deadline once reportable', () => {
     const { m, now } = manager();
     const events: string[] = [];

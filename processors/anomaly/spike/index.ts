@@ -48,7 +48,7 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
         const r = core.score(target, i.outOfOrder ? 0 : at, i.reading.eventMs, v);
         if (!r.alert || !r.view) continue;
         const kind = r.view === 'level' && r.shift ? 'level_shift' : KIND[r.view];
-        emit(anomalyOf(i, { detector: 'spike', kind, category: 'device-fault', field, value: v, score: Math.round(r.score * 100) / 100, detail: explain(field, v, r) }));
+        emit(anomalyOf(i, { detector: 'spike', kind, category: 'device-fault', field, value: v, score: Math.round(r.strength * 100) / 100, detail: explain(field, v, r), evidence: { view: r.view, likelihood: r.tail, expected: r.expected, noise: r.scale, z: Math.round(r.z * 100) / 100, hour: r.hour } }));
       }
     },
     expire: (before) => states.expire(before),

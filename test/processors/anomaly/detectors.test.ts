@@ -76,6 +76,20 @@ describe('anomaly processors: each fires on its signal', () => {
     });
   }
 
+  it('spike: the anomaly says which view fired, how unlikely, and against which baseline', () => {
+    const h = new Harness();
+    const d = { ...h.device('mach'), types: ['machine'] };
+    const t = h.run([d], h.clock, 30 * MIN);
+    const normal = h.normal(d, 'machine', t);
+    inject(h, d, 'machine', t, 1, bump('vibration_rms', 2));
+    const a = h.anomalies.find((x) => x.detector === 'spike')!;
+    expect(a).toMatchObject({ kind: 'spike', field: 'vibration_rms', evidence: { view: 'level' } });
+    expect(a.evidence!.likelihood).toBeLessThan(1e-15);
+    expect(Math.abs(a.evidence!.expected - (normal.vibration_rms as number))).toBeLessThan(0.5);
+    expect(a.evidence!.z).toBeGreaterThan(6);
+    expect(a.detail).toMatch(/^spike in vibration_rms: [\d.]+ is [\d.]+ noise units from the forecast [\d.]+ \(noise [\d.]+\); likelihood (1 in|under)/);
+  });
+
   it('forgery: an unknown device', () => {
     const h = new Harness();
     const d = h.device('meter');
