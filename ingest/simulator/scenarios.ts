@@ -163,13 +163,14 @@ export const SCENARIO_DEVICES = ['220100', '220200', '220300'].flatMap((r) => [
  * each type's catalogue cadence, signed where keyed) with the chosen scenarios injected, and the
  * ground truth. Deterministic for a seed and end time.
  */
-export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { seed: number; endMs: number; spanMs?: number; cadence: Cadence }): { messages: ScenarioMessage[]; truth: Truth } {
+export function buildScenarioRun(fleet: SimDevice[], names: string[], opts: { seed: number; endMs: number; spanMs?: number; cadence: Cadence; devices?: string[] }): { messages: ScenarioMessage[]; truth: Truth } {
   const span = opts.spanMs ?? 120 * MIN;
   const start = opts.endMs - span;
+  // No names: normal traffic only (the quiet-days check).
   const chosen = names.includes('all') ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
-  if (!chosen.length || chosen.length < names.filter((n) => n !== 'all').length) throw new Error(`unknown scenario in ${names.join(',')}; known: all, ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if ((names.length && !chosen.length) || chosen.length < names.filter((n) => n !== 'all').length) throw new Error(`unknown scenario in ${names.join(',')}; known: all, ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const byId = new Map(fleet.map((d) => [d.id, d]));
-  const devices = SCENARIO_DEVICES.map((id) => {
+  const devices = (opts.devices ?? SCENARIO_DEVICES).map((id) => {
     const d = byId.get(id);
     if (!d) throw new Error(`scenario device ${id} is not in the registry (use a fleet from makeFleet with >= 198 devices)`);
     return d;
