@@ -17,7 +17,7 @@ const cli = join(packageRoot(), 'dist', 'cli', 'jlpipe.js');
 
 // Done-when 2 of the anomaly issue: every scenario, through the real mosquitto and InfluxDB,
 // raises an incident of the right category and level; `jlpipe evaluate` reports precision and
-// recall >= 0.9 for every scenario at a fixed seed.
+// recall >= 0.95 for every scenario at a fixed seed (the detection issue raised the bar from 0.9).
 describe('labelled scenarios through the whole pipeline', () => {
   const svc = useServices();
   let pipeline: Pipeline;
@@ -52,7 +52,7 @@ describe('labelled scenarios through the whole pipeline', () => {
     expect([...detectors].sort()).toEqual(['energy', 'flatline', 'flood', 'forgery', 'range', 'rate', 'replay', 'silence', 'spike', 'v2x']);
   });
 
-  it('raises an incident of the right category and level for every scenario, precision and recall >= 0.9', () => {
+  it('raises an incident of the right category and level for every scenario, precision and recall >= 0.95', () => {
     const scores = scoreScenarios(truth, pipeline.incidents.all());
     // JL_SCENARIO_TABLE=<file> keeps the table for docs/DETECTION.md.
     if (process.env.JL_SCENARIO_TABLE) writeFileSync(process.env.JL_SCENARIO_TABLE, scenarioTable(scores) + '\n');
@@ -61,17 +61,17 @@ describe('labelled scenarios through the whole pipeline', () => {
       expect(s.detected, what).toBe(true);
       expect(s.category, what).toBe(s.expectedCategory);
       expect(s.level, what).toBe(s.expectedLevel);
-      expect(s.precision, what).toBeGreaterThanOrEqual(0.9);
-      expect(s.recall, what).toBeGreaterThanOrEqual(0.9);
+      expect(s.precision, what).toBeGreaterThanOrEqual(0.95);
+      expect(s.recall, what).toBeGreaterThanOrEqual(0.95);
     }
   });
 
   it('jlpipe evaluate reports the same from the incident log', async () => {
     const log = join(dataDir, 'incidents', 'incidents.log');
-    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'evaluate', '--truth', join(dataDir, 'truth.json'), '--incidents', log, '--json', '--min', '0.9'], { timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'evaluate', '--truth', join(dataDir, 'truth.json'), '--incidents', log, '--json', '--min', '0.95'], { timeout: 60_000 });
     const scores = JSON.parse(stdout) as { scenario: string; precision: number; recall: number }[];
     expect(scores).toHaveLength(SCENARIOS.length);
-    for (const s of scores) expect(Math.min(s.precision, s.recall), s.scenario).toBeGreaterThanOrEqual(0.9);
+    for (const s of scores) expect(Math.min(s.precision, s.recall), s.scenario).toBeGreaterThanOrEqual(0.95);
   });
 
   it('writes the incidents to InfluxDB for the dashboards', async () => {
