@@ -125,3 +125,18 @@ describe('scoring core: fixtures with known answers', () => {
     expect(full[3000]).toBeGreaterThan(0.5);
   });
 });
+
+describe('scoring constants per catalogue measurement and field', () => {
+  it('the field override wins over the measurement, which wins over the section', () => {
+    const cfg = { ...spike, sensitivity: 1.5, utcOffsetMinutes: 480, overrides: { energy_meter: { sensitivity: 2, utcOffsetMinutes: 0 }, 'energy_meter.frequency': { sensitivity: 3 } } };
+    expect(coreParams(cfg, 'energy_meter', 'frequency')).toMatchObject({ sensitivity: 3, utcOffsetMinutes: 0, daily: false });
+    expect(coreParams(cfg, 'energy_meter', 'voltage_a')).toMatchObject({ sensitivity: 2, utcOffsetMinutes: 0 });
+    expect(coreParams(cfg, 'agri_soil', 'moisture')).toMatchObject({ sensitivity: 1.5, utcOffsetMinutes: 480, daily: true });
+  });
+
+  it("the local time zone moves the device's hours: the same instant is 14:00 in Beijing, 06:00 in UTC", () => {
+    const at = Date.UTC(2024, 0, 3, 6, 0);
+    const hourIn = (utcOffsetMinutes: number) => new ScoringCore({ ...pipeline, utcOffsetMinutes }).score(new ScoringCore(pipeline).state(), 0, at, 1).hour;
+    expect([hourIn(480), hourIn(0)]).toEqual([14, 6]);
+  });
+});
