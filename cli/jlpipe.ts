@@ -194,11 +194,22 @@ program
   .requiredOption('--data <dir>', 'NAB folder: <dir>/data/<group>/<file>.csv, and optionally <dir>/combined_windows.json')
   .requiredOption('--out <dir>', 'where to write results (same relative paths) and scores.json')
   .option('--logo', 'also leave one group out: the tuned constants and threshold chosen on the other groups, scored on the held-out one (27 runs of the corpus)')
-  .addHelpText('after', '\nExample:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo')
-  .action((o: { config?: string; data: string; out: string; logo?: boolean }) =>
+  .option('--vary <constant=v1,v2,...>', 'also score the corpus with one constant of the nab profile moved to each value, the rest kept (repeatable)', (v: string, all: string[] = []) => [...all, v])
+  .addHelpText('after', '\nExamples:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --vary averageOf=3,5,7 --vary silence=20,30,45')
+  .action((o: { config?: string; data: string; out: string; logo?: boolean; vary?: string[] }) =>
     run(async () => {
-      const { runNab } = await import('../evaluation/nab/run.js');
-      const r = runNab(o.data, o.out, loadPipelineConfig(o.config).detection.spike, { logo: o.logo, log: (m) => console.error(m) });
+      const { nabParams, runNab } = await import('../evaluation/nab/run.js');
+      const spike = loadPipelineConfig(o.config).detection.spike;
+      const constants = Object.keys(nabParams(spike));
+      const varied = o.vary?.map((v) => {
+        const m = /^(\w+)=(.+)$/.exec(v);
+        if (!m) throw new ConfigError('command line', '--vary', `"${v}" is not constant=v1,v2,...`);
+        if (!constants.includes(m[1])) throw new ConfigError('command line', '--vary', `no constant ${m[1]}; known: ${constants.join(', ')}`);
+        const values = m[2].split(',').map((x) => (x === 'true' ? true : x === 'false' ? false : Number(x)));
+        if (values.some((x) => typeof x === 'number' && !Number.isFinite(x))) throw new ConfigError('command line', '--vary', `"${v}": values must be numbers, true or false`);
+        return [m[1], values] as const;
+      });
+      const r = runNab(o.data, o.out, spike, { logo: o.logo, vary: varied && Object.fromEntries(varied), log: (m) => console.error(m) });
       console.log(JSON.stringify(r, null, 2));
     }),
   );

@@ -95,3 +95,26 @@ export function leaveOneGroupOut(corpus: NabSeries[], labelled: ScoredFile[], cf
   });
   return { tuned: TUNED, combinations: combos.length, scores: Object.fromEntries(profiles.map((p) => [p, nabScores(pooled[p])[p].normalised])), folds, grid };
 }
+
+export interface Variation {
+  constant: string;
+  value: number | boolean;
+  standard: number;
+  lowFp: number;
+  lowFn: number;
+}
+
+/**
+ * One constant moved at a time from the `nab` profile, the rest kept: how much the score moves
+ * when each moves (`jlpipe nab --vary memory=0.0003,0.0005,0.001`).
+ */
+export function vary(corpus: NabSeries[], labelled: ScoredFile[], cfg: SpikeConfig, constant: string, values: (number | boolean)[], log: (m: string) => void = () => {}): Variation[] {
+  const base = nabParams(cfg);
+  if (!(constant in base)) throw new Error(`--vary: no constant ${constant}; known: ${Object.keys(base).join(', ')}`);
+  return values.map((value) => {
+    log(`vary ${constant}=${value}`);
+    const params = { ...base, [constant]: value };
+    const r = nabScores(labelled.map((f, i) => ({ ...f, scores: detect(params, corpus[i]) })));
+    return { constant, value, standard: r.standard.normalised, lowFp: r.reward_low_FP_rate.normalised, lowFn: r.reward_low_FN_rate.normalised };
+  });
+}

@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { ScoringCore, type CoreParams } from '../../processors/anomaly/score/core.js';
 import type { SpikeConfig } from '../../processors/anomaly/spike/config.js';
 import { coreParams } from '../../processors/anomaly/spike/params.js';
-import { groupScores, leaveOneGroupOut, type GroupScores, type LogoResult } from './logo.js';
+import { groupScores, leaveOneGroupOut, vary, type GroupScores, type LogoResult, type Variation } from './logo.js';
 import { nabScores, type ScoredFile } from './scorer.js';
 
 function csvFiles(dir: string): string[] {
@@ -75,6 +75,7 @@ export interface NabRun {
   /** Per group, at the corpus-wide threshold of each profile. */
   groups?: GroupScores[];
   logo?: LogoResult;
+  variations?: Variation[];
 }
 
 /**
@@ -83,7 +84,7 @@ export interface NabRun {
  * results with NAB's rules (the labels are read only after every file is detected), per group,
  * and with `logo` leave-one-group-out over the tuned constants (evaluation/nab/logo.ts).
  */
-export function runNab(dataDir: string, outDir: string, cfg: SpikeConfig, opts: { logo?: boolean; log?: (m: string) => void } = {}): NabRun {
+export function runNab(dataDir: string, outDir: string, cfg: SpikeConfig, opts: { logo?: boolean; vary?: Record<string, (number | boolean)[]>; log?: (m: string) => void } = {}): NabRun {
   const log = opts.log ?? (() => {});
   const corpus = readCorpus(dataDir);
   const params = nabParams(cfg);
@@ -106,6 +107,7 @@ export function runNab(dataDir: string, outDir: string, cfg: SpikeConfig, opts: 
     run.scores = nabScores(scored);
     run.groups = groupScores(scored, run.scores);
     if (opts.logo) run.logo = leaveOneGroupOut(corpus, labelled, cfg, log);
+    if (opts.vary) run.variations = Object.entries(opts.vary).flatMap(([k, values]) => vary(corpus, labelled, cfg, k, values, log));
     writeFileSync(join(outDir, 'scores.json'), JSON.stringify(run, null, 2));
   }
   return run;
