@@ -29,6 +29,10 @@ const coreProperties = {
   utcOffsetMinutes: { type: 'integer', minimum: -720, maximum: 840, default: 480, description: "The device's local time, minutes east of UTC (Beijing, all of Jilin: 480)." },
 } as const;
 
+/** The same constants without defaults: an override sets only what it names. */
+type WithoutDefaults<T> = { [K in keyof T]: Omit<T[K], 'default'> };
+const overrideProperties = Object.fromEntries(Object.entries(coreProperties).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([p]) => p !== 'default'))])) as unknown as WithoutDefaults<typeof coreProperties>;
+
 export const spikeSchema = {
   type: 'object',
   additionalProperties: false,
@@ -61,8 +65,8 @@ export const spikeSchema = {
     },
     overrides: {
       type: 'object',
-      description: 'Constants per catalogue measurement ("energy_meter") or field ("energy_meter.frequency"), over the ones above; the field wins. `nab` is the profile `jlpipe nab` uses.',
-      additionalProperties: { type: 'object', additionalProperties: false, properties: coreProperties },
+      description: 'Constants per catalogue measurement ("energy_meter") or field ("energy_meter.frequency"), over the ones above; the field wins, and an override sets only what it names. `nab` is the profile `jlpipe nab` uses. Setting overrides in pipeline.yaml replaces this whole map: keep the entries you still want.',
+      additionalProperties: { type: 'object', additionalProperties: false, properties: overrideProperties },
       default: {
         // Slow series with a daily cycle (10 min samples): the level view follows the curve.
         agri_soil: { alpha: 0.3, beta: 0.1, clipZ: 3 },
