@@ -1,8 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfigFile, loadPipelineConfig } from '../../../../app/config.js';
 import { ScoringCore, type CoreParams } from '../../../../processors/anomaly/score/core.js';
 import { explain } from '../../../../processors/anomaly/score/explain.js';
 import { coreParams } from '../../../../processors/anomaly/spike/params.js';
+import { packageRoot } from '../../../../config/paths.js';
+import { tempDir } from '../../../helpers/services.js';
 
 // Done-when 2 of the detection issue: the scoring core on fixtures with known answers, with the
 // pipeline's own constants (pipeline.yaml defaults) and a daily baseline in UTC for readability.
@@ -138,5 +142,31 @@ describe('scoring constants per catalogue measurement and field', () => {
     const at = Date.UTC(2024, 0, 3, 6, 0);
     const hourIn = (utcOffsetMinutes: number) => new ScoringCore({ ...pipeline, utcOffsetMinutes }).score(new ScoringCore(pipeline).state(), 0, at, 1).hour;
     expect([hourIn(480), hourIn(0)]).toEqual([14, 6]);
+  });
+});
+
+describe('scoring constants from a pipeline.yaml', () => {
+  it('an override in the file sets only what it names', () => {
+    const dir = tempDir();
+    const root = packageRoot();
+    const file = join(dir, 'pipeline.yaml');
+    writeFileSync(
+      file,
+      [
+        `catalogue: ${join(root, 'config', 'catalogue', 'catalogue.yaml')}`,
+        `devices: ${join(root, 'config', 'devices.yaml')}`,
+        `dataDir: ${join(dir, 'data')}`,
+        'detection:',
+        '  spike:',
+        '    sensitivity: 2',
+        '    overrides:',
+        '      energy_meter: { utcOffsetMinutes: 0 }',
+        '      energy_meter.frequency: { sensitivity: 3 }',
+      ].join('\n'),
+    );
+    const cfg = loadPipelineConfig(file, {}).detection.spike;
+    expect(coreParams(cfg, 'energy_meter', 'frequency')).toMatchObject({ sensitivity: 3, utcOffsetMinutes: 0 });
+    expect(coreParams(cfg, 'energy_meter', 'voltage_a')).toMatchObject({ sensitivity: 2, utcOffsetMinutes: 0 });
+    expect(coreParams(cfg, 'agri_soil', 'moisture')).toMatchObject({ sensitivity: 2, utcOffsetMinutes: 480 });
   });
 });
