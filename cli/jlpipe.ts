@@ -192,12 +192,19 @@ program
   .description('run the scoring core (the spike processor\'s, `nab` profile) over the NAB corpus point by point; write NAB-format results and, with combined_windows.json beside the data, the NAB scores per profile and per group')
   .addOption(configOption)
   .requiredOption('--data <dir>', 'NAB folder: <dir>/data/<group>/<file>.csv, and optionally <dir>/combined_windows.json')
-  .requiredOption('--out <dir>', 'where to write results (same relative paths) and scores.json')
+  .option('--out <dir>', 'where to write results (same relative paths) and scores.json (required unless --score)')
+  .option('--score <results>', "score another detector's NAB-format results instead (e.g. numenta/NAB's results/numenta): the scorer's agreement with NAB's own")
   .option('--logo', 'also leave one group out: the tuned constants and threshold chosen on the other groups, scored on the held-out one (27 runs of the corpus)')
   .option('--vary <constant=v1,v2,...>', 'also score the corpus with one constant of the nab profile moved to each value, the rest kept (repeatable)', (v: string, all: string[] = []) => [...all, v])
-  .addHelpText('after', '\nExamples:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --vary averageOf=3,5,7 --vary silence=20,30,45')
-  .action((o: { config?: string; data: string; out: string; logo?: boolean; vary?: string[] }) =>
+  .addHelpText('after', '\nExamples:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo\n  jlpipe nab --data ~/NAB --score ~/NAB/results/numenta\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --vary averageOf=3,5,7 --vary silence=20,30,45')
+  .action((o: { config?: string; data: string; out?: string; score?: string; logo?: boolean; vary?: string[] }) =>
     run(async () => {
+      if (o.score) {
+        const { scoreResults } = await import('../evaluation/nab/score-results.js');
+        console.log(JSON.stringify(scoreResults(o.data, o.score), null, 2));
+        return;
+      }
+      if (!o.out) throw new ConfigError('command line', '--out', 'required (where the results go), unless --score');
       const { nabParams, runNab } = await import('../evaluation/nab/run.js');
       const spike = loadPipelineConfig(o.config).detection.spike;
       const constants = Object.keys(nabParams(spike));

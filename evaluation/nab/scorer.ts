@@ -2,7 +2,7 @@
  * NAB scoring (Lavin and Ahmad 2015; numenta/NAB `nab/scorer.py`, `nab/sweeper.py`), written from
  * the published rules: the first 15 % of each file (at most 750 rows) is probationary and not
  * scored; inside a labelled window only the earliest detection counts, weighted by a scaled sigmoid
- * of its position (1 at the window start, 0 at its end); a detection outside every window is a
+ * of its position divided by the sigmoid's maximum (1 at the window start, 0 at its end); a detection outside every window is a
  * false positive weighted by how far it falls after the previous window (-1 before any window or
  * well after); a window with no detection costs A_FN. The threshold is swept over all scores and
  * the best total is kept (per profile), and normalised against the null and perfect detectors.
@@ -29,6 +29,9 @@ export interface ScoredFile {
 export const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 /** NAB's scaled sigmoid: positions in [-1, 0] inside a window, > 0 after it. */
 export const scaledSigmoid = (pos: number) => (pos > 3 ? -1 : 2 * sigmoid(-5 * pos) - 1);
+
+/** The largest true-positive weight, at a window's first row: scaledSigmoid(-1) = 0.98661. */
+const MAX_TP = scaledSigmoid(-1);
 
 export const probationaryRows = (rows: number) => Math.min(Math.floor(0.15 * rows), 750);
 
@@ -57,7 +60,9 @@ function points(f: ScoredFile): Point[] {
     let value: number;
     if (inWin) {
       const [start, end] = f.windows[w];
-      value = scaledSigmoid(-(end - i + 1) / (end - start + 1));
+      // Divided by the sigmoid's maximum, as NAB's sweeper does: a detection at a window's
+      // first row earns exactly A_TP.
+      value = scaledSigmoid(-(end - i + 1) / (end - start + 1)) / MAX_TP;
     } else if (prevEnd < 0) value = -1;
     else value = scaledSigmoid(Math.abs(prevEnd - i) / Math.max(1, prevWidth - 1));
     if (i >= prob) out.push({ score: f.scores[i], window: inWin ? w : -1, value });

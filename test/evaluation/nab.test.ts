@@ -21,18 +21,19 @@ describe('NAB scorer (hand-computed fixtures)', () => {
   });
 
   it('an early detection scores more than a late one; only the earliest in a window counts', () => {
-    expect(sweep([file({ 40: 1 })], std).score).toBeCloseTo(0.98661, 5);
-    expect(sweep([file({ 49: 1 })], std).score).toBeCloseTo(2 / (1 + Math.exp(0.5)) * Math.exp(0.5) - 1, 5); // scaledSigmoid(-0.1)
+    // NAB divides a TP's sigmoid weight by its maximum: the first row of a window earns A_TP = 1.
+    expect(sweep([file({ 40: 1 })], std).score).toBeCloseTo(1, 6);
+    expect(sweep([file({ 49: 1 })], std).score).toBeCloseTo((2 / (1 + Math.exp(-0.5)) - 1) / scaledSigmoid(-1), 5); // scaledSigmoid(-0.1) / max
     expect(sweep([file({ 40: 1, 45: 1, 49: 1 })], std)).toMatchObject({ tp: 1, fp: 0 });
-    expect(sweep([file({ 40: 1, 45: 1, 49: 1 })], std).score).toBeCloseTo(0.98661, 5);
+    expect(sweep([file({ 40: 1, 45: 1, 49: 1 })], std).score).toBeCloseTo(1, 6);
   });
 
   it('false positives: -A_FP before any window, weighted by distance after one, ignored in probation; misses cost A_FN', () => {
-    expect(sweep([file({ 20: 1, 40: 1 })], std).score).toBeCloseTo(0.98661 - 0.11, 5);
-    expect(sweep([file({ 5: 1, 40: 1 })], std).score).toBeCloseTo(0.98661, 5);
+    expect(sweep([file({ 20: 1, 40: 1 })], std).score).toBeCloseTo(1 - 0.11, 6);
+    expect(sweep([file({ 5: 1, 40: 1 })], std).score).toBeCloseTo(1, 6);
     const after = scaledSigmoid(1 / 9);
-    expect(sweep([file({ 40: 1, 50: 1 })], std).score).toBeCloseTo(0.98661 + 0.11 * after, 5);
-    expect(sweep([file({ 40: 1 }, [[40, 49], [70, 79]])], PROFILES.reward_low_FN_rate).score).toBeCloseTo(0.98661 - 2, 5);
+    expect(sweep([file({ 40: 1, 50: 1 })], std).score).toBeCloseTo(1 + 0.11 * after, 6);
+    expect(sweep([file({ 40: 1 }, [[40, 49], [70, 79]])], PROFILES.reward_low_FN_rate).score).toBeCloseTo(1 - 2, 6);
   });
 
   it('sweeps the threshold corpus-wide and normalises: null 0, perfect 100', () => {
