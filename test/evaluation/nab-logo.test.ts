@@ -42,6 +42,7 @@ describe('jlpipe nab: per group, leave one group out, one constant moved', () =>
     // Each fold's constants come from the other group; both spikes are plain, so both are found.
     for (const f of logo.folds) expect(f.heldOutScore.standard).toBeGreaterThan(50);
     expect(logo.scores.standard).toBeGreaterThan(50);
+    expect(logo.scoresTrainedThreshold.standard).toBeGreaterThan(50);
     expect(r.variations!.map((v) => [v.constant, v.value])).toEqual([
       ['silence', 10],
       ['silence', 30],
