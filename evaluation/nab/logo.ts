@@ -1,5 +1,5 @@
 import type { SpikeConfig } from '../../processors/anomaly/spike/config.js';
-import { detect, nabParams, type NabSeries } from './run.js';
+import { detect, nabParams, type NabSeries } from './corpus.js';
 import { nabScores, PROFILES, type ScoredFile } from './scorer.js';
 
 /**

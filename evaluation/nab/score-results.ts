@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { groupScores, type GroupScores } from './logo.js';
-import { corpusWindows, readCorpus } from './run.js';
+import { corpusWindows, readCorpus } from './corpus.js';
 import { nabScores } from './scorer.js';
 
 /**
