@@ -194,7 +194,7 @@ program
   .requiredOption('--data <dir>', 'NAB folder: <dir>/data/<group>/<file>.csv, and optionally <dir>/combined_windows.json')
   .option('--out <dir>', 'where to write results (same relative paths) and scores.json (required unless --score)')
   .option('--score <results>', "score another detector's NAB-format results instead (e.g. numenta/NAB's results/numenta): the scorer's agreement with NAB's own")
-  .option('--logo', 'also leave one group out: the tuned constants and threshold chosen on the other groups, scored on the held-out one (27 runs of the corpus)')
+  .option('--logo', 'also leave one group out: for each group the tuned constants are chosen on the others; the held-out results are pooled and scored by NAB\'s rules, and (stricter) with the threshold also from the others (27 runs of the corpus, about 5 min)')
   .option('--vary <constant=v1,v2,...>', 'also score the corpus with one constant of the nab profile moved to each value, the rest kept (repeatable)', (v: string, all: string[] = []) => [...all, v])
   .addHelpText('after', '\nExamples:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo\n  jlpipe nab --data ~/NAB --score ~/NAB/results/numenta\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --vary averageOf=3,5,7 --vary silence=20,30,45')
   .action((o: { config?: string; data: string; out?: string; score?: string; logo?: boolean; vary?: string[] }) =>
