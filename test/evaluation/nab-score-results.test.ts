@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scoreResults } from '../../evaluation/nab/score-results.js';
@@ -34,5 +34,16 @@ describe('jlpipe nab --score: results of another detector, in NAB layout', () =>
   it('refuses results that do not match the data row for row', () => {
     const short = corpus(() => 0, 999);
     expect(() => scoreResults(short.data, short.results)).toThrow(/999 rows, the data file has 1000/);
+  });
+  it('finds <file>, <results folder>_<file> or the one *_<file>; a prefix picks among several', () => {
+    const c = corpus((i) => (i === 600 ? 1 : 0));
+    // Another detector's file beside it, scoring nothing.
+    writeFileSync(join(c.results, 'g', 'other_f.csv'), ['timestamp,value,anomaly_score', ...stamps.map((t) => `${t},1,0`)].join('\n') + '\n');
+    expect(scoreResults(c.data, c.results).scores.standard.normalised).toBeCloseTo(100, 6); // det_f.csv: the folder is "det"
+    expect(scoreResults(c.data, c.results, { prefix: 'other' }).scores.standard.normalised).toBe(0);
+    const moved = join(c.results, '..', 'elsewhere');
+    renameSync(c.results, moved);
+    expect(() => scoreResults(c.data, moved)).toThrow(/several: .*give the prefix/);
+    expect(scoreResults(c.data, moved, { prefix: 'det' }).groups[0].profiles.standard).toMatchObject({ tp: 1, fp: 0, normalised: 100 });
   });
 });

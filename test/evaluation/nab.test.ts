@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { detect, nabParams, runNab } from '../../evaluation/nab/run.js';
-import { nabScores, PROFILES, probationaryRows, scaledSigmoid, sweep, type ScoredFile } from '../../evaluation/nab/scorer.js';
+import { fixedScore, groupNabScores, groupOf, nabScores, PROFILES, probationaryRows, scaledSigmoid, scoreAtThreshold, sweep, type ScoredFile } from '../../evaluation/nab/scorer.js';
 import { tempDir } from '../helpers/services.js';
 
 const file = (marks: Record<number, number>, windows: [number, number][] = [[40, 49]], rows = 100): ScoredFile => ({ name: 'f.csv', windows, scores: Array.from({ length: rows }, (_, i) => marks[i] ?? 0) });
@@ -46,6 +46,69 @@ describe('NAB scorer (hand-computed fixtures)', () => {
     expect(s.threshold).toBe(0.7);
     expect(s.normalised).toBeGreaterThan(0);
     expect(s.normalised).toBeLessThan(100);
+  });
+});
+
+describe('NAB scorer: edge rules, a fixed threshold, per group (hand-computed fixtures)', () => {
+  it('a window wholly inside the probation costs nothing (detector and null), yet counts in the perfect score (NAB: tpCount * A_TP)', () => {
+    const windows: [number, number][] = [[5, 10], [40, 49]]; // probation: rows 0-14
+    const none = nabScores([file({}, windows)]).standard;
+    expect(none).toMatchObject({ null: -1, perfect: 2, fn: 1, normalised: 0 });
+    const hit = nabScores([file({ 40: 1 }, windows)]).standard;
+    expect(hit).toMatchObject({ score: 1, tp: 1, fn: 0 });
+    expect(hit.normalised).toBeCloseTo((100 * (1 + 1)) / (2 + 1), 9);
+  });
+
+  it('fixedScore: scores >= 1 are the detections, no sweep (so it can be worse than detecting nothing)', () => {
+    expect(fixedScore([file({ 20: 1, 25: 1, 40: 1 })], std)).toBeCloseTo(1 - 2 * 0.11, 9);
+    expect(fixedScore([file({ 20: 1, 25: 1, 30: 1 })], std)).toBeCloseTo(-1 - 3 * 0.11, 9);
+  });
+
+  it('scoreAtThreshold: the detections at that threshold only, normalised as nabScores, below 0 when worse than nothing', () => {
+    const f = file({ 40: 0.9, 20: 0.5, 45: 0.3 });
+    // Rows 40 (TP, weight 1) and 20 (FP before any window, -A_FP); row 45 is below 0.4.
+    expect(scoreAtThreshold([f], 'standard', 0.4)).toMatchObject({ threshold: 0.4, tp: 1, fp: 1, fn: 0, null: -1, perfect: 1 });
+    expect(scoreAtThreshold([f], 'standard', 0.4).score).toBeCloseTo(0.89, 9);
+    expect(scoreAtThreshold([f], 'standard', 0.4).normalised).toBeCloseTo((100 * (0.89 + 1)) / 2, 9);
+    // A later detection in the same window (row 45) changes nothing.
+    expect(scoreAtThreshold([f], 'standard', 0.2).score).toBeCloseTo(0.89, 9);
+    expect(scoreAtThreshold([f], 'standard', 0.95)).toMatchObject({ score: -1, tp: 0, fp: 0, fn: 1, normalised: 0 });
+    // Three FPs and a miss: -1.33, normalised 100 * -0.33 / 2; the sweep would detect nothing (0).
+    const bad = file({ 20: 1, 25: 1, 30: 1 });
+    expect(scoreAtThreshold([bad], 'standard', 0.5).normalised).toBeCloseTo(-16.5, 9);
+    expect(nabScores([bad]).standard.normalised).toBe(0);
+    // reward_low_FN_rate: a TP at the window's last row, scaledSigmoid(-0.1) / max; null -2, perfect 1.
+    const late = (2 / (1 + Math.exp(-0.5)) - 1) / scaledSigmoid(-1);
+    expect(scoreAtThreshold([file({ 49: 1 })], 'reward_low_FN_rate', 1).normalised).toBeCloseTo((100 * (late + 2)) / 3, 9);
+    // At the sweep's own threshold it is the sweep's result.
+    const s = nabScores([file({ 45: 0.7, 20: 0.8 })]).reward_low_FP_rate;
+    expect(scoreAtThreshold([file({ 45: 0.7, 20: 0.8 })], 'reward_low_FP_rate', s.threshold)).toEqual(s);
+    expect(() => scoreAtThreshold([f], 'nope', 0.5)).toThrow(/no NAB profile nope/);
+  });
+
+  it('per group: the folder of the name; each group alone at given thresholds, or at its own best', () => {
+    expect([groupOf('realTraffic/speed_6005.csv'), groupOf('a/b/c.csv'), groupOf('c.csv')]).toEqual(['realTraffic', 'a/b', '']);
+    const files: ScoredFile[] = [
+      { ...file({ 40: 0.9, 60: 0.8 }), name: 'a/x.csv' },
+      { ...file({}), name: 'a/y.csv' },
+      { ...file({ 30: 0.85 }, []), name: 'b/z.csv' },
+    ];
+    const at = Object.fromEntries(Object.keys(PROFILES).map((p) => [p, 0.8]));
+    const [a, b] = groupNabScores(files, at);
+    // a: TP at x's window start (1), an FP 11 rows after a 10-row window (0.11 * scaledSigmoid(11/9)), y's window missed (-1).
+    const aRaw = 1 + 0.11 * scaledSigmoid(11 / 9) - 1;
+    expect(a).toMatchObject({ group: 'a', files: 2, windows: 2 });
+    expect(a.profiles.standard).toMatchObject({ threshold: 0.8, tp: 1, fp: 1, fn: 1, null: -2, perfect: 2 });
+    expect(a.profiles.standard.score).toBeCloseTo(aRaw, 9);
+    expect(a.profiles.standard.normalised).toBeCloseTo((100 * (aRaw + 2)) / 4, 9);
+    // b has no windows: its FP is counted (-A_FP), there is nothing to normalise against.
+    expect(b).toMatchObject({ group: 'b', files: 1, windows: 0 });
+    expect(b.profiles.standard).toMatchObject({ tp: 0, fp: 1, fn: 0, normalised: null });
+    expect(b.profiles.standard.score).toBeCloseTo(-0.11, 9);
+    // Own sweep: a keeps only its TP (threshold 0.9, raw 0, normalised 50); b detects nothing.
+    const [a2, b2] = groupNabScores(files);
+    expect(a2.profiles.standard).toMatchObject({ threshold: 0.9, tp: 1, fp: 0, fn: 1, score: 0, normalised: 50 });
+    expect(b2.profiles.standard).toMatchObject({ threshold: Infinity, fp: 0, score: 0, normalised: null });
   });
 });
 
