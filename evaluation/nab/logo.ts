@@ -1,6 +1,6 @@
 import type { SpikeConfig } from '../../processors/anomaly/spike/config.js';
 import { detect, nabParams, type NabSeries } from './corpus.js';
-import { nabScores, PROFILES, type ScoredFile } from './scorer.js';
+import { groupNabScores, groupOf, nabScores, PROFILES, scoreAtThreshold, type GroupNabScores, type ScoredFile } from './scorer.js';
 
 /**
  * The constants tuned on NAB and the values tried for each (docs/DETECTION.md). Everything else
@@ -13,33 +13,15 @@ export const TUNED = {
 } as const;
 type Tuned = { [K in keyof typeof TUNED]: number };
 
-const groupOf = (name: string) => name.split('/')[0];
 /** Scores binarised at a threshold: what a detector alerting at that score reports. */
 const at = (files: ScoredFile[], threshold: number): ScoredFile[] => files.map((f) => ({ ...f, scores: f.scores.map((s) => (s >= threshold ? 1 : 0)) }));
 const windowsIn = (files: ScoredFile[]) => files.reduce((n, f) => n + f.windows.length, 0);
 
-export interface GroupScores {
-  group: string;
-  files: number;
-  windows: number;
-  /** Per profile: normalised score at the corpus-wide threshold (null for a group without windows), tp/fp/fn. */
-  profiles: Record<string, { normalised: number | null; tp: number; fp: number; fn: number }>;
-}
+export type GroupScores = GroupNabScores;
 
-/** Each group scored alone, at the threshold chosen on the whole corpus for each profile. */
-export function groupScores(files: ScoredFile[], corpus: ReturnType<typeof nabScores>): GroupScores[] {
-  const groups = [...new Set(files.map((f) => groupOf(f.name)))].sort();
-  return groups.map((group) => {
-    const mine = files.filter((f) => groupOf(f.name) === group);
-    const profiles = Object.fromEntries(
-      Object.keys(PROFILES).map((p) => {
-        const r = nabScores(at(mine, corpus[p].threshold))[p];
-        return [p, { normalised: windowsIn(mine) ? r.normalised : null, tp: r.tp, fp: r.fp, fn: r.fn }];
-      }),
-    );
-    return { group, files: mine.length, windows: windowsIn(mine), profiles };
-  });
-}
+/** Each group scored alone, at the threshold chosen on the whole corpus for each profile (no re-sweep). */
+export const groupScores = (files: ScoredFile[], corpus: ReturnType<typeof nabScores>): GroupScores[] =>
+  groupNabScores(files, Object.fromEntries(Object.entries(corpus).map(([p, r]) => [p, r.threshold])));
 
 export interface LogoResult {
   tuned: typeof TUNED;
@@ -88,13 +70,12 @@ export function leaveOneGroupOut(corpus: NabSeries[], labelled: ScoredFile[], cf
       });
       const threshold = trained[best][p].threshold;
       const raw = runs[best].filter((f) => groupOf(f.name) === g);
-      const heldOut = at(raw, threshold);
       pooled[p].push(...raw);
-      pooledAtThreshold[p].push(...heldOut);
+      pooledAtThreshold[p].push(...at(raw, threshold));
       if (p === 'standard') fold.chosen = combos[best];
       fold.threshold[p] = threshold;
       fold.trainScore[p] = trained[best][p].normalised;
-      fold.heldOutScore[p] = windowsIn(heldOut) ? nabScores(heldOut)[p].normalised : null;
+      fold.heldOutScore[p] = windowsIn(raw) ? scoreAtThreshold(raw, p, threshold).normalised : null;
     }
     folds.push(fold);
   }
@@ -102,8 +83,9 @@ export function leaveOneGroupOut(corpus: NabSeries[], labelled: ScoredFile[], cf
     const r = nabScores(files);
     return { constants: combos[k], standard: r.standard.normalised, lowFp: r.reward_low_FP_rate.normalised, lowFn: r.reward_low_FN_rate.normalised };
   });
-  const score = (sets: Record<string, ScoredFile[]>) => Object.fromEntries(profiles.map((p) => [p, nabScores(sets[p])[p].normalised]));
-  return { tuned: TUNED, combinations: combos.length, scores: score(pooled), scoresTrainedThreshold: score(pooledAtThreshold), folds, grid };
+  // The stricter figure: each fold's detections at its own trained threshold, scored as they are.
+  const scoresTrainedThreshold = Object.fromEntries(profiles.map((p) => [p, scoreAtThreshold(pooledAtThreshold[p], p, 1).normalised]));
+  return { tuned: TUNED, combinations: combos.length, scores: Object.fromEntries(profiles.map((p) => [p, nabScores(pooled[p])[p].normalised])), scoresTrainedThreshold, folds, grid };
 }
 
 export interface Variation {
