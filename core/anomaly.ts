@@ -80,6 +80,12 @@ export interface DetectInput {
   entry: CatalogueEntry;
   device: Device;
   /**
+   * `device|measurement`: the key of the reading's series in per-device state. One string per
+   * reading, shared by every processor, so the state of 100,000 devices holds one key string per
+   * series rather than one per processor (built from the registry's id, not the topic's).
+   */
+  key: string;
+  /**
    * True when the reading is older than its device's newest one (out of order) but within the
    * allowed lateness: value detectors score it, detectors that compare neighbours in time skip it.
    * Readings later than the allowed lateness never reach detectors: they are counted as late.

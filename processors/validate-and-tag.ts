@@ -49,13 +49,23 @@ const jsonError = (e: unknown) => String((e as Error).message).replace(/,\s*(?:\
  * clock stands still (or jumps back to one ms) meets this; healthy seqs never span 10^6 in one ms.
  * Readings older than the newest ms are not checked (out of order; state is in memory only).
  */
-const newestMs = new WeakMap<TagContext, Map<string, { ms: number; lo: number; hi: number }>>();
-function sameMsClash(ctx: TagContext, series: string, ms: number, seq: number): string | undefined {
-  let byDevice = newestMs.get(ctx);
-  if (!byDevice) newestMs.set(ctx, (byDevice = new Map<string, { ms: number; lo: number; hi: number }>()));
-  const s = byDevice.get(series);
-  if (!s || ms > s.ms) {
-    byDevice.set(series, { ms, lo: seq, hi: seq });
+type NewestMs = { ms: number; lo: number; hi: number };
+const newestMs = new WeakMap<TagContext, Map<string, Map<string, NewestMs>>>();
+/** `device` is the registry's id string: kept as a key, a slice of the topic would keep the whole topic. */
+function sameMsClash(ctx: TagContext, device: string, messageType: string, ms: number, seq: number): string | undefined {
+  let byType = newestMs.get(ctx);
+  if (!byType) newestMs.set(ctx, (byType = new Map<string, Map<string, NewestMs>>()));
+  let byDevice = byType.get(messageType);
+  if (!byDevice) byType.set(messageType, (byDevice = new Map<string, NewestMs>()));
+  const s = byDevice.get(device);
+  if (!s) {
+    byDevice.set(device, { ms, lo: seq, hi: seq });
+    return undefined;
+  }
+  if (ms > s.ms) {
+    s.ms = ms;
+    s.lo = seq;
+    s.hi = seq;
     return undefined;
   }
   if (ms < s.ms) return undefined;
@@ -174,7 +184,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
 
   // Nanoseconds below the millisecond carry seq mod 10^6: a redelivered message overwrites
   // itself; of two different seqs that would share a point, sameMsClash refuses the second.
-  const clash = sameMsClash(ctx, `${parts.device}\n${parts.messageType}`, eventMs, payload.seq);
+  const clash = sameMsClash(ctx, device.id, parts.messageType, eventMs, payload.seq);
   if (clash) return reject('schema_violation', clash);
   const timeNs = `${eventMs}${String(payload.seq % 1_000_000).padStart(6, '0')}`;
   return {
@@ -186,7 +196,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
         code: entry.code,
         sector: parts.sector,
         region: parts.region,
-        device: parts.device,
+        device: device.id,
         grade: entry.grade,
         share: entry.share,
         catalog_version: catalogue.version,
@@ -194,7 +204,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
       fields,
       timeNs,
       eventMs,
-      device: parts.device,
+      device: device.id,
       seq: payload.seq,
       receivedAt: msg.receivedAt,
       ...(msg.dup ? { dup: true } : {}),

@@ -108,18 +108,21 @@ export class DetectionEngine implements Stage {
       this.counts.unknown++;
       return;
     }
-    this.dirty.add(r.device);
+    // Keyed by the registry's id string: the reading's own is a slice of its topic, and a key
+    // kept in state would keep the whole topic string alive.
+    const id = device.id;
+    this.dirty.add(id);
     const now = this.clock();
-    const prev = this.newest.peek(r.device);
+    const prev = this.newest.peek(id);
     const outOfOrder = prev !== undefined && r.eventMs < prev;
     const late = outOfOrder && prev - r.eventMs > this.cfg.allowedLatenessMs;
-    if (!outOfOrder) this.newest.set(r.device, r.eventMs, r.eventMs);
+    if (!outOfOrder) this.newest.set(id, r.eventMs, r.eventMs);
     if (r.eventMs > this.maxEvent) this.maxEvent = Math.min(r.eventMs, now);
     this.lastArrival = now;
     if (outOfOrder) this.counts.outOfOrder++;
     if (late) this.counts.late++;
     const wm = this.watermark(now);
-    const input: DetectInput = { reading: r, entry, device, outOfOrder, watermark: wm };
+    const input: DetectInput = { reading: r, entry, device, key: `${device.id}|${entry.measurement}`, outOfOrder, watermark: wm };
     for (const d of this.detectors) {
       if (!d.reading || (late && !d.lateToo)) continue;
       this.safely(d, () => d.reading!(input, this.emit));

@@ -8,56 +8,99 @@ import { parseTopic } from '../../core/topic.js';
  * Per-key state that expires: each entry remembers the newest event time that touched it, and
  * `expire(before)` drops the entries untouched since then. This is what bounds a detector's
  * memory when devices go silent for good.
+ *
+ * Compact, since it holds an entry per device (or device and measurement) in every processor:
+ * a key maps to a slot number (a small integer, not an object), the values sit in an array and
+ * the touch times in a Float64Array by slot, and freed slots are reused. An entry costs its Map
+ * entry and 12 bytes, with no wrapper object or boxed number per entry; the key strings are the
+ * caller's (the engine passes one string per device and measurement that every processor shares).
  */
 export class ExpiringState<T> {
-  private readonly map = new Map<string, { s: T; at: number }>();
+  private readonly slots = new Map<string, number>();
+  private values: (T | undefined)[] = [];
+  private at = new Float64Array(16);
+  private readonly free: number[] = [];
   /** Device -> its `device|…` keys; built on the first snapshot, so only users of snapshots pay for it. */
   private byDevice?: Map<string, string[]>;
 
   /** The state of `key`, created by `init` if absent; marks it touched at `at` (event ms). */
   get(key: string, at: number, init: () => T): T {
-    let e = this.map.get(key);
-    if (!e) {
-      e = { s: init(), at };
-      this.map.set(key, e);
-      this.index(key);
-    } else if (at > e.at) e.at = at;
-    return e.s;
+    const i = this.slots.get(key);
+    if (i === undefined) {
+      const s = init();
+      this.add(key, s, at);
+      return s;
+    }
+    if (at > this.at[i]) this.at[i] = at;
+    return this.values[i]!;
   }
 
   set(key: string, value: T, at: number): void {
-    if (!this.map.has(key)) this.index(key);
-    this.map.set(key, { s: value, at });
+    const i = this.slots.get(key);
+    if (i === undefined) this.add(key, value, at);
+    else {
+      this.values[i] = value;
+      this.at[i] = at;
+    }
   }
 
   peek(key: string): T | undefined {
-    return this.map.get(key)?.s;
+    const i = this.slots.get(key);
+    return i === undefined ? undefined : this.values[i];
+  }
+
+  /** The event time that last touched `key`, undefined when absent. */
+  touched(key: string): number | undefined {
+    const i = this.slots.get(key);
+    return i === undefined ? undefined : this.at[i];
   }
 
   delete(key: string): void {
-    if (this.map.delete(key)) this.unindex(key);
+    const i = this.slots.get(key);
+    if (i === undefined) return;
+    this.slots.delete(key);
+    this.values[i] = undefined;
+    this.free.push(i);
+    this.unindex(key);
   }
 
   expire(before: number): void {
-    for (const [k, e] of this.map) if (e.at < before) this.delete(k);
+    for (const [k, i] of this.slots) if (this.at[i] < before) this.delete(k);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.slots.size;
   }
 
-  entries(): IterableIterator<[string, { s: T; at: number }]> {
-    return this.map.entries();
+  /** Every entry: key, state, touch time (event ms). */
+  *entries(): IterableIterator<[key: string, state: T, at: number]> {
+    for (const [k, i] of this.slots) yield [k, this.values[i]!, this.at[i]];
+  }
+
+  private add(key: string, value: T, at: number): void {
+    let i = this.free.pop();
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(value);
+      if (i >= this.at.length) {
+        const grown = new Float64Array(this.at.length * 2);
+        grown.set(this.at);
+        this.at = grown;
+      }
+    } else this.values[i] = value;
+    this.at[i] = at;
+    this.slots.set(key, i);
+    this.index(key);
   }
 
   /** Keys of `device`: the key `device` itself and the `device|…` ones (not region keys). */
   keysOf(device: string): string[] {
     if (!this.byDevice) {
       this.byDevice = new Map();
-      for (const k of this.map.keys()) this.index(k);
+      for (const k of this.slots.keys()) this.index(k);
     }
     const keys = this.byDevice.get(device) ?? [];
-    return this.map.has(device) ? [device, ...keys] : [...keys];
+    return this.slots.has(device) ? [device, ...keys] : [...keys];
   }
 
   /**
@@ -67,8 +110,8 @@ export class ExpiringState<T> {
   snapshot(device: string, encode: (v: T) => unknown = (v) => structuredClone(v)): Entry[] | undefined {
     const out: Entry[] = [];
     for (const k of this.keysOf(device)) {
-      const e = this.map.get(k)!;
-      out.push([k.slice(device.length + 1), e.at, encode(e.s)]);
+      const i = this.slots.get(k)!;
+      out.push([k.slice(device.length + 1), this.at[i], encode(this.values[i]!)]);
     }
     return out.length ? out : undefined;
   }

@@ -30,7 +30,7 @@ export function energyDetector(cfg: EnergyConfig): Detector {
       }
       const list = cfg.counters[m];
       if (!list || i.outOfOrder) return;
-      const s = counters.get(`${i.reading.device}|${m}`, i.reading.eventMs, () => ({}));
+      const s = counters.get(i.key, i.reading.eventMs, () => ({}));
       for (const field of list) {
         const v = num(i, field);
         if (v === undefined) continue;

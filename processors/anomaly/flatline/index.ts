@@ -22,7 +22,7 @@ export function flatlineDetector(cfg: FlatlineConfig): Detector {
       const fields = cfg.fields[i.entry.measurement];
       if (!fields || i.outOfOrder) return;
       const t = i.reading.eventMs;
-      const s = runs.get(`${i.reading.device}|${i.entry.measurement}`, t, () => ({}));
+      const s = runs.get(i.key, t, () => ({}));
       for (const field of fields) {
         const v = num(i, field);
         if (v === undefined) continue;

@@ -37,13 +37,13 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
       const r = i.reading;
       const window = Math.floor(r.eventMs / cfg.windowMs);
       const perWindow = cfg.windowMs / i.entry.updateCycleMs;
-      const d = devices.get(`${r.device}|${i.entry.measurement}`, r.eventMs, () => ({ window, n: 0, fired: false, expected: perWindow }));
+      const d = devices.get(i.key, r.eventMs, () => ({ window, n: 0, fired: false, expected: perWindow }));
       if (over(d, window)) {
         emit(anomalyOf(i, { detector: 'flood', kind: 'device', category: 'network-attack', value: d.n, detail: `more than ${d.n - 1} ${i.entry.messageType} messages in ${cfg.windowMs / 1000} s (expected ${perWindow.toFixed(1)})` }));
       }
       const g = regions.get(`${i.device.sector}/${i.device.region}`, r.eventMs, () => ({ window, n: 0, fired: false, expected: 0, devices: new Set<string>() }));
       // The region's expected rate is the sum over the device/type pairs seen there.
-      const pair = `${r.device}|${i.entry.measurement}`;
+      const pair = i.key;
       if (!g.devices.has(pair)) {
         g.devices.add(pair);
         g.expected += perWindow;
@@ -66,7 +66,7 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
     ...perDevice(devices, obj<Counter>({ window: isNum, n: isNum, fired: isBool, expected: isNum })),
     regionPartials(watermark: number): FloodPartial[] {
       const out: FloodPartial[] = [];
-      for (const [, { s: g }] of regions.entries()) {
+      for (const [, g] of regions.entries()) {
         if (!g.facts || !g.windows) continue;
         for (const [window, c] of g.windows.take()) out.push({ detector: 'flood', ...g.facts, watermark, window, n: c.n, expected: g.expected, pairs: g.devices.size, eventMs: c.eventMs });
       }

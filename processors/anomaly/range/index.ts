@@ -28,7 +28,7 @@ export function rangeDetector(cfg: RangeConfig, ctx: DetectorContext): Detector 
     reading(i: DetectInput, emit: Emit) {
       const limits = cfg.operating[i.entry.measurement];
       if (!limits) return;
-      const run = runs.get(i.reading.device, i.reading.eventMs, () => ({}));
+      const run = runs.get(i.device.id, i.reading.eventMs, () => ({}));
       for (const [field, [lo, hi]] of Object.entries(limits)) {
         const v = num(i, field);
         if (v === undefined) continue;

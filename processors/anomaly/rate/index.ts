@@ -13,8 +13,7 @@ export function rateDetector(cfg: RateConfig): Detector {
     reading(i: DetectInput, emit: Emit) {
       const limits = cfg.limits[i.entry.measurement];
       if (!limits || i.outOfOrder) return;
-      const key = `${i.reading.device}|${i.entry.measurement}`;
-      const s = last.get(key, i.reading.eventMs, () => ({ t: i.reading.eventMs, v: {} }));
+            const s = last.get(i.key, i.reading.eventMs, () => ({ t: i.reading.eventMs, v: {} }));
       const dt = Math.max(0, (i.reading.eventMs - s.t) / 1000);
       for (const [field, [abs, perSec]] of Object.entries(limits)) {
         const v = num(i, field);

@@ -24,7 +24,7 @@ export function replayDetector(cfg: ReplayConfig, ctx: DetectorContext): Detecto
     lateToo: true,
     reading(i: DetectInput, emit: Emit) {
       const r = i.reading;
-      const s = last.get(r.device, r.eventMs, () => ({ seq: -1, t: -Infinity }));
+      const s = last.get(i.device.id, r.eventMs, () => ({ seq: -1, t: -Infinity }));
       if (r.seq <= s.seq && r.eventMs <= s.t) {
         // Seen now (at the watermark), whatever old time the replayed message claims.
         if (!r.dup) emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', eventMs: Math.max(i.watermark, r.eventMs), value: r.seq, detail: `seq ${r.seq} (ts ${new Date(r.eventMs).toISOString()}) after seq ${s.seq}: replayed message` }));

@@ -33,7 +33,7 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
     name: 'silence',
     reading(i: DetectInput) {
       const r = i.reading;
-      const d = devices.get(r.device, r.eventMs, () => ({ last: r.eventMs, cycle: i.entry.updateCycleMs, sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, critical: i.device.criticalInfrastructure, silent: false }));
+      const d = devices.get(i.device.id, r.eventMs, () => ({ last: r.eventMs, cycle: i.entry.updateCycleMs, sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, critical: i.device.criticalInfrastructure, silent: false }));
       d.last = Math.max(d.last, r.eventMs);
       d.cycle = Math.min(d.cycle, i.entry.updateCycleMs);
       d.grade = higherGrade(d.grade, i.entry.grade);
@@ -41,7 +41,7 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
     },
     tick(watermark: number, emit: Emit, watermarkOf?: (device: string) => number) {
       const regions = new Map<string, { total: number; silent: number; code: string; grade: Grade; critical: boolean; sector: string; region: string }>();
-      for (const [id, { s: d }] of devices.entries()) {
+      for (const [id, d] of devices.entries()) {
         const at = watermarkOf ? watermarkOf(id) : watermark;
         const quiet = isQuiet(cfg, d.last, d.cycle, at);
         if (quiet && !d.silent) {

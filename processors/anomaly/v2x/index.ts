@@ -36,7 +36,7 @@ export function v2xDetector(cfg: V2xConfig): Detector {
       if (typeof id !== 'string' || lat === undefined || lon === undefined) return;
       const t = i.reading.eventMs;
       const prev = vehicles.peek(id);
-      vehicles.get(id, t, () => ({ lat, lon, t, dev: i.reading.device }));
+      vehicles.get(id, t, () => ({ lat, lon, t, dev: i.device.id }));
       const s = vehicles.peek(id)!;
       if (prev && t >= prev.t && t - prev.t <= cfg.maxGapMs) {
         const d = haversine(prev.lat, prev.lon, lat, lon);
@@ -45,18 +45,18 @@ export function v2xDetector(cfg: V2xConfig): Detector {
           emit(anomalyOf(i, { detector: 'v2x', kind: 'position_jump', category: 'network-attack', field: 'lat', value: Math.round(d / dt), detail: `vehicle ${id} moved ${Math.round(d)} m in ${dt.toFixed(1)} s (${Math.round(d / dt)} m/s): implausible position` }));
         }
       }
-      Object.assign(s, { lat, lon, t, dev: i.reading.device });
+      Object.assign(s, { lat, lon, t, dev: i.device.id });
     },
     expire: (before) => vehicles.expire(before),
     size: () => vehicles.size,
     snapshot(device) {
       const out: Entry[] = [];
-      for (const [id, { s, at }] of vehicles.entries()) if (s.dev === device) out.push([id, at, { lat: s.lat, lon: s.lon, t: s.t }]);
+      for (const [id, s, at] of vehicles.entries()) if (s.dev === device) out.push([id, at, { lat: s.lat, lon: s.lon, t: s.t }]);
       return out.length ? out : undefined;
     },
     restore(device, snap) {
       const list = snap === undefined ? [] : decodeEntries(snap, position);
-      for (const [id, { s }] of [...vehicles.entries()]) if (s.dev === device) vehicles.delete(id);
+      for (const [id, s] of [...vehicles.entries()]) if (s.dev === device) vehicles.delete(id);
       // A vehicle seen since by another roadside unit keeps its newer position.
       for (const [id, at, p] of list) if (!((vehicles.peek(id)?.t ?? -Infinity) > p.t)) vehicles.set(id, { ...p, dev: device }, at);
     },
