@@ -78,6 +78,7 @@ export const pipelineSchema = {
       default: {},
       properties: {
         maxUnackedAgeMs: { type: 'integer', minimum: 100, default: 30000, description: 'Unready (/readyz 503) once a message has waited this long for a durable outcome (InfluxDB, spool or dead letters all failing).' },
+        maxPending: { type: 'integer', minimum: 1, default: 20000, description: 'Messages held at once awaiting a durable outcome; past it the MQTT source stops reading until half have settled (the broker keeps the rest). Bounds memory when the broker sends more than mqtt.receiveMaximum (mosquitto with max_queued_messages 0 does).' },
         stopGraceMs: { type: 'integer', minimum: 0, default: 10000, description: 'On shutdown, how long pending batches may take to become durable before the rest is left with the broker.' },
       },
     },

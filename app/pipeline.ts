@@ -155,7 +155,7 @@ export class Pipeline implements Stages {
         deadLetters,
         ledger,
         log,
-        options: { ...config.influx, ...config.spool, maxUnackedAgeMs: config.delivery.maxUnackedAgeMs },
+        options: { ...config.influx, ...config.spool, maxUnackedAgeMs: config.delivery.maxUnackedAgeMs, maxPending: config.delivery.maxPending },
       });
       started.push({ close: () => runtime.stop(0) });
       runtime.on('stored', (readings, at) => statistics.stored(readings, at));
@@ -198,6 +198,7 @@ export class Pipeline implements Stages {
         reporter.start();
         pipeline.scheduler.start();
         progress.start();
+        runtime.on('pressure', (on) => source.throttle(on));
         source.start((env) => runtime.handle(env));
       } catch (e) {
         await pipeline.stop().catch(() => {});

@@ -49,6 +49,11 @@ export interface Source {
   start(handler: (env: Envelope) => void): void;
   pause(): void;
   stop(): Promise<void>;
+  /**
+   * Backpressure: `true` stops reading from the connection (what is already read is still handed
+   * on), `false` reads again. Nothing is acknowledged or lost; the broker keeps the rest.
+   */
+  throttle?(hold: boolean): void;
 }
 
 /** Ledger key of the source a message came from: `sector/region/messageType`. */

@@ -72,6 +72,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
   };
   const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [ingest], catalogue: () => live.catalogue(), tokens: () => tokens });
   reporter?.start();
+  runtime.on('pressure', (on) => mqtt.throttle(on));
   mqtt.start((env) => runtime.handle(env));
   ingest.start((env) => runtime.handle(env));
 

@@ -89,7 +89,7 @@ export function deliveryRuntime(ctx: RoleContext, flow: Flow, output: Output, pr
   const spool = new Spool(join(dir, 'spool'), { maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes });
   const disk = new DeadLetterSink(join(dir, 'dlq'), config.deadLetter.payloadLimit, log);
   const deadLetters = new KafkaDeadLetters(disk, producer, { dlq: config.kafka.topics.dlq, readings: notices ? config.kafka.topics.readings : undefined }, (r) => toDeadLetter(r, config.deadLetter.payloadLimit));
-  const runtime = new Runtime({ flow, output, spool, deadLetters, ledger, log, options: { ...config.influx, ...config.spool, maxUnackedAgeMs: config.delivery.maxUnackedAgeMs } });
+  const runtime = new Runtime({ flow, output, spool, deadLetters, ledger, log, options: { ...config.influx, ...config.spool, maxUnackedAgeMs: config.delivery.maxUnackedAgeMs, maxPending: config.delivery.maxPending } });
   return {
     runtime,
     spool,

@@ -20,4 +20,11 @@ export interface RuntimeOptions {
   alarmRatio: number;
   /** Unready once a message has waited longer than this for a durable outcome. */
   maxUnackedAgeMs: number;
+  /**
+   * Messages held at once (received, outcome not durable yet): past it the runtime asks its
+   * source to stop reading (`pressure` true), and lets it read again once half have settled.
+   * A broker may send far more than the receive window (mosquitto with `max_queued_messages 0`
+   * does), and a backlog taken in whole would sit in memory. Default: no bound.
+   */
+  maxPending?: number;
 }

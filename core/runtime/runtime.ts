@@ -46,6 +46,8 @@ export interface RuntimeEvents {
   stored: [readings: Reading[], at: number];
   /** One attempt at a direct write to the output: how many points, how long, whether it went through. */
   write: [attempt: { points: number; ms: number; ok: boolean }];
+  /** True once `maxPending` messages are held (the source should stop reading), false once half have settled. */
+  pressure: [on: boolean];
 }
 
 /** The runtime's view of itself, for `/readyz`, `/metrics` and `/stats`. */
@@ -98,6 +100,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   private readonly readingLane: Lane;
   private readonly rejectionLane: Lane;
   private stopping = false;
+  private pressed = false;
 
   constructor(deps: RuntimeDeps) {
     super();
@@ -126,6 +129,10 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     const at = Date.now();
     const outcome = this.decode(env.msg);
     this.unsettled.set(env, { at, source: outcome.ok ? outcome.reading.source : outcome.rejection.source });
+    if (!this.pressed && this.opts.maxPending !== undefined && this.unsettled.size >= this.opts.maxPending) {
+      this.pressed = true;
+      this.emit('pressure', true);
+    }
     for (const stage of this.flow.stages) {
       try {
         stage.observe(outcome, env.msg);
@@ -185,6 +192,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.unsettled.delete(env);
     this.ledger.nacked(u.source);
     env.nack(err);
+    this.eased();
   }
 
   private async guard(batch: Entry<unknown>[], job: () => Promise<void>): Promise<void> {
@@ -293,6 +301,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       this.ledger.deadLettered(item.source, item.reason);
       env.ack();
     }
+    this.eased();
   }
 
   private async deadLetter(letters: Rejection[]): Promise<void> {
@@ -321,6 +330,15 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       readings.push(item);
     }
     if (readings.length) this.emit('stored', readings, Date.now());
+    this.eased();
+  }
+
+  /** Ends the pressure once half of `maxPending` has settled. */
+  private eased(): void {
+    if (this.pressed && this.unsettled.size <= this.opts.maxPending! / 2) {
+      this.pressed = false;
+      this.emit('pressure', false);
+    }
   }
 
   private checkSpoolFill(): void {

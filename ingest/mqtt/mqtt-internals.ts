@@ -12,7 +12,7 @@ import type { MqttClient, Packet } from 'mqtt';
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 interface Internals {
   _sendPacket: SendPacket;
-  stream?: { cork(): void; uncork(): void; destroy(): void };
+  stream?: { cork(): void; uncork(): void; destroy(): void; pause(): void; resume(): void };
   options: { reconnectPeriod?: number };
 }
 
@@ -65,4 +65,30 @@ export function reconnectPeriod(client: MqttClient): number | undefined {
  */
 export function dropConnection(client: MqttClient): void {
   internals(client).stream?.destroy();
+}
+
+/** A socket whose reading is held has a no-op `resume` of its own over the prototype's. */
+type Holdable = { pause(): void; resume(): void; held?: true };
+
+/**
+ * Stops (`hold` true) or restarts reading the connection's socket: the broker's further messages
+ * wait in the socket buffers and then with the broker. Messages mqtt.js has already read are
+ * still delivered. mqtt.js pipes the socket into its parser, and the pipe resumes the socket
+ * whenever the parser drains, so while held `resume` is made a no-op on this socket. A
+ * reconnect makes a new socket, which reads until this is called again.
+ */
+export function holdReading(client: MqttClient, hold: boolean): void {
+  const stream = internals(client).stream as Holdable | undefined;
+  if (!stream) return;
+  if (hold) {
+    if (!stream.held) {
+      stream.held = true;
+      stream.resume = () => {};
+    }
+    stream.pause();
+  } else if (stream.held) {
+    delete stream.held;
+    delete (stream as Partial<Holdable>).resume; // the prototype's again
+    stream.resume();
+  }
 }

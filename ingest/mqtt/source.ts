@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { isReservedTopic } from '../../core/topic.js';
 import type { Envelope, Source } from '../../core/types.js';
-import { deferPubacks, dropConnection, reconnectPeriod, setReconnectPeriod } from './mqtt-internals.js';
+import { deferPubacks, dropConnection, holdReading, reconnectPeriod, setReconnectPeriod } from './mqtt-internals.js';
 import { OrderedAcks } from './ordered-acks.js';
 
 export interface MqttSourceOptions {
@@ -35,6 +35,9 @@ export class MqttSource implements Source {
   private onMessage?: (env: Envelope) => void;
   private failures = 0;
   private redeliverTimer?: NodeJS.Timeout;
+  /** Backpressure (see `throttle`): reading is held, and the timer that lets it read now and then. */
+  private holding = false;
+  private holdTimer?: NodeJS.Timeout;
   subscribed = false;
   reconnects = 0;
   ignored = 0;
@@ -99,6 +102,8 @@ export class MqttSource implements Source {
       ack = this.acks.track(packet.messageId);
     }
     if (!this.onMessage) return; // paused: never acknowledged, redelivered next session
+    // Still held: a stream may be resumed from elsewhere (its pipe, a reconnect); hold it again.
+    if (this.holding) holdReading(this.client, true);
     if (isReservedTopic(topic) || packet.retain) {
       // Our own outputs (dead letters, alerts) and retained state are not sensor data.
       this.ignored++;
@@ -134,6 +139,23 @@ export class MqttSource implements Source {
     this.onMessage = undefined;
   }
 
+  /**
+   * Backpressure from the runtime: `true` stops reading the socket (the broker keeps the rest;
+   * nothing is acknowledged or lost), `false` reads again. While held, the socket is read for a
+   * moment every 10 s, so the keepalive's PINGRESP still arrives and the connection stays up
+   * (the next message read holds it again).
+   */
+  throttle(hold: boolean): void {
+    this.holding = hold;
+    clearInterval(this.holdTimer);
+    this.holdTimer = undefined;
+    holdReading(this.client, hold);
+    if (hold) {
+      this.holdTimer = setInterval(() => holdReading(this.client, false), 10_000);
+      this.holdTimer.unref();
+    }
+  }
+
   /** Publishes with QoS 1 on the same connection (dead letters). */
   publish(topic: string, body: string): Promise<void> {
     return this.client.publishAsync(topic, body, { qos: 1 }).then(() => undefined);
@@ -150,6 +172,9 @@ export class MqttSource implements Source {
   async stop(): Promise<void> {
     this.onMessage = undefined;
     clearTimeout(this.redeliverTimer);
+    clearInterval(this.holdTimer);
+    this.holding = false;
+    holdReading(this.client, false);
     await this.client.endAsync(false);
   }
 }

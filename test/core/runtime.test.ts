@@ -270,4 +270,27 @@ describe('delivery runtime under injected faults', () => {
     await waitUntil(() => again.spool.isEmpty() && again.ledger.totals().stored === 8, 5000, 'replayed after restart', 5);
     expect(again.ledger.totals()).toEqual({ received: 8, stored: 8, deadLettered: 0, inSpool: 0, nacked: 0 });
   });
+
+  it('holds at most maxPending messages: past it the source is asked to stop reading, and to read again once half have settled', async () => {
+    // A broker may send far more than the receive window (mosquitto with max_queued_messages 0
+    // did: 250,000 messages of a backlog sat in memory); the runtime bounds what it holds itself.
+    const h = new Harness({ maxPending: 10 });
+    const pressure: boolean[] = [];
+    h.runtime.on('pressure', (on) => pressure.push(on));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const write = h.output.write.bind(h.output);
+    h.output.write = async (lines) => {
+      await gate; // InfluxDB slower than the input
+      return write(lines);
+    };
+    h.sendAll(Array.from({ length: 9 }, (_, i) => `d${i}`));
+    expect(pressure).toEqual([]);
+    h.send(message('ok', 'd9', 10));
+    expect(pressure).toEqual([true]);
+    expect(h.runtime.health().pending).toBe(10);
+    open();
+    await settles(h, { stored: 10, deadLettered: 0 });
+    expect(pressure).toEqual([true, false]);
+  });
 });
