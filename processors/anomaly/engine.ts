@@ -47,7 +47,8 @@ const SNAPSHOT_VERSION = 1;
 export class DetectionEngine implements Stage {
   readonly name = 'detection';
   readonly detectors: Detector[];
-  private readonly newest = new ExpiringState<number>();
+  /** Each device's newest event time, kept as its touch time (no boxed number per device). */
+  private readonly newest = new ExpiringState<true>();
   private maxEvent = -Infinity;
   private lastTickAt = -Infinity;
   private lastArrival = 0;
@@ -69,7 +70,7 @@ export class DetectionEngine implements Stage {
       const k = `${a.detector}.${a.kind}`;
       this.counts.anomalies[k] = (this.counts.anomalies[k] ?? 0) + 1;
       // A tick changes state too (silence marks the device silent) and says so by an anomaly.
-      if (a.device !== undefined && this.newest.peek(a.device) !== undefined) this.dirty.add(a.device);
+      if (a.device !== undefined && this.newest.touched(a.device) !== undefined) this.dirty.add(a.device);
       onAnomaly(a);
     };
   }
@@ -113,10 +114,10 @@ export class DetectionEngine implements Stage {
     const id = device.id;
     this.dirty.add(id);
     const now = this.clock();
-    const prev = this.newest.peek(id);
+    const prev = this.newest.touched(id);
     const outOfOrder = prev !== undefined && r.eventMs < prev;
     const late = outOfOrder && prev - r.eventMs > this.cfg.allowedLatenessMs;
-    if (!outOfOrder) this.newest.set(id, r.eventMs, r.eventMs);
+    if (!outOfOrder) this.newest.set(id, true, r.eventMs);
     if (r.eventMs > this.maxEvent) this.maxEvent = Math.min(r.eventMs, now);
     this.lastArrival = now;
     if (outOfOrder) this.counts.outOfOrder++;
@@ -167,7 +168,7 @@ export class DetectionEngine implements Stage {
 
   /** The device's state in every detector, JSON-safe; undefined when the engine holds none. */
   snapshotDevice(id: string): DeviceSnapshot | undefined {
-    const newest = this.newest.peek(id);
+    const newest = this.newest.touched(id);
     if (newest === undefined) return undefined;
     const detectors: Record<string, unknown> = {};
     for (const d of this.detectors) {
@@ -202,7 +203,7 @@ export class DetectionEngine implements Stage {
       for (const { d, before } of done) this.safely(d, () => d.restore!(id, before));
       return false;
     }
-    this.newest.set(id, newest, newest);
+    this.newest.set(id, true, newest);
     // The restored device's events were seen (by the previous owner): the watermark moves up to
     // them as for a reading, without jumping ahead by wall time since an older arrival.
     const now = this.clock();
@@ -222,7 +223,7 @@ export class DetectionEngine implements Stage {
 
   /** Marks a device to be checkpointed again (its last checkpoint did not go out). */
   markDirty(id: string): void {
-    if (this.newest.peek(id) !== undefined) this.dirty.add(id);
+    if (this.newest.touched(id) !== undefined) this.dirty.add(id);
   }
 
   /** Drops all the device's state: another worker owns it now, so this one must not judge it (silence). */

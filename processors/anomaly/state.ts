@@ -107,11 +107,12 @@ export class ExpiringState<T> {
    * The entries of `device` with their touch times, undefined when it has none. Keys are given
    * relative to the device ('' for the key `device`), so a restore can only write its own keys.
    */
-  snapshot(device: string, encode: (v: T) => unknown = (v) => structuredClone(v)): Entry[] | undefined {
+  snapshot(device: string, encode: (v: T, key: string) => unknown = (v) => structuredClone(v)): Entry[] | undefined {
     const out: Entry[] = [];
     for (const k of this.keysOf(device)) {
       const i = this.slots.get(k)!;
-      out.push([k.slice(device.length + 1), this.at[i], encode(this.values[i]!)]);
+      const rel = k.slice(device.length + 1);
+      out.push([rel, this.at[i], encode(this.values[i]!, rel)]);
     }
     return out.length ? out : undefined;
   }
@@ -200,9 +201,10 @@ export function decodeEntries<T>(snap: unknown, check: Check<T>): [string, numbe
 
 /**
  * `snapshot` and `restore` of a detector whose per-device state is one ExpiringState keyed by
- * `device` or `device|…`. `encode` turns a non-JSON value (a Float64Array) into JSON.
+ * `device` or `device|…`. `encode` turns a non-JSON value (a Float64Array) into JSON; it gets
+ * the key relative to the device too (the measurement, for state laid out by measurement).
  */
-export function perDevice<T>(state: ExpiringState<T>, check: Check<T>, encode?: (v: T) => unknown): Required<Pick<Detector, 'snapshot' | 'restore'>> {
+export function perDevice<T>(state: ExpiringState<T>, check: Check<T>, encode?: (v: T, key: string) => unknown): Required<Pick<Detector, 'snapshot' | 'restore'>> {
   return {
     snapshot: (device) => state.snapshot(device, encode),
     restore: (device, snap) => state.restore(device, snap === undefined ? [] : decodeEntries(snap, check)),

@@ -11,28 +11,30 @@ import type { ReplayConfig } from './config.js';
  * replay signals too. Sees late readings: that is where replays show up.
  */
 export function replayDetector(cfg: ReplayConfig, ctx: DetectorContext): Detector & { lateToo: true } {
-  const last = new ExpiringState<{ seq: number; t: number }>();
-  // JSON has no -Infinity (no reading accepted yet): it is stored as null.
-  const check: Check<{ seq: number; t: number }> = (j, k) => {
+  // [seq, t] of the newest accepted reading: an array of two numbers, not an object and a boxed
+  // time, as it is held for every device. Snapshots keep the JSON form `{seq, t}`; JSON has no
+  // -Infinity (no reading accepted yet): it is stored as null.
+  const last = new ExpiringState<[seq: number, t: number]>();
+  const check: Check<[number, number]> = (j, k) => {
     const { seq, t } = (j ?? {}) as { seq?: unknown; t?: unknown };
     const s = isNum(seq, k);
     const at = t === null ? -Infinity : isNum(t, k);
-    return s === undefined || at === undefined ? undefined : { seq: s, t: at };
+    return s === undefined || at === undefined ? undefined : [s, at];
   };
   return {
     name: 'replay',
     lateToo: true,
     reading(i: DetectInput, emit: Emit) {
       const r = i.reading;
-      const s = last.get(i.device.id, r.eventMs, () => ({ seq: -1, t: -Infinity }));
-      if (r.seq <= s.seq && r.eventMs <= s.t) {
+      const s = last.get(i.device.id, r.eventMs, () => [-1, -Infinity]);
+      if (r.seq <= s[0] && r.eventMs <= s[1]) {
         // Seen now (at the watermark), whatever old time the replayed message claims.
-        if (!r.dup) emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', eventMs: Math.max(i.watermark, r.eventMs), value: r.seq, detail: `seq ${r.seq} (ts ${new Date(r.eventMs).toISOString()}) after seq ${s.seq}: replayed message` }));
+        if (!r.dup) emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', eventMs: Math.max(i.watermark, r.eventMs), value: r.seq, detail: `seq ${r.seq} (ts ${new Date(r.eventMs).toISOString()}) after seq ${s[0]}: replayed message` }));
       } else if (i.watermark - r.eventMs > cfg.staleMs) {
         emit(anomalyOf(i, { detector: 'replay', kind: 'replay', category: 'network-attack', eventMs: i.watermark, value: r.seq, detail: `reading ${Math.round((i.watermark - r.eventMs) / 60000)} min older than the newest data: stale or replayed` }));
       } else {
-        s.seq = r.seq;
-        s.t = Math.max(s.t, r.eventMs);
+        s[0] = r.seq;
+        s[1] = Math.max(s[1], r.eventMs);
       }
     },
     rejection(r: Rejection, emit: Emit) {
@@ -42,6 +44,6 @@ export function replayDetector(cfg: ReplayConfig, ctx: DetectorContext): Detecto
     },
     expire: (before) => last.expire(before),
     size: () => last.size,
-    ...perDevice(last, check, (s) => ({ seq: s.seq, t: Number.isFinite(s.t) ? s.t : null })),
+    ...perDevice(last, check, ([seq, t]) => ({ seq, t: Number.isFinite(t) ? t : null })),
   };
 }
