@@ -13,7 +13,12 @@ import type { RateConfig } from './config.js';
 export function rateDetector(cfg: RateConfig): Detector {
   const last = new ExpiringState<number[]>();
   const fieldsOf = (m: string) => Object.keys(cfg.limits[m] ?? {});
-  const fresh = (t: number, n: number) => [t, ...new Array<number>(n).fill(NaN)];
+  // Made at its exact size, as an array of doubles (a spread would leave spare capacity).
+  const fresh = (t: number, n: number) => {
+    const s = new Array<number>(n + 1).fill(NaN);
+    s[0] = t;
+    return s;
+  };
   const record = obj({ t: isNum, v: rec(isNum) });
   // A snapshot's fields outside the current limits are dropped.
   const check: Check<number[]> = (j, m) => {

@@ -40,7 +40,10 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
       d.silent = false;
     },
     tick(watermark: number, emit: Emit, watermarkOf?: (device: string) => number) {
-      const regions = new Map<string, { total: number; silent: number; code: string; grade: Grade; critical: boolean; sector: string; region: string }>();
+      type Counts = { total: number; silent: number; code: string; grade: Grade; critical: boolean; sector: string; region: string };
+      const regions = new Map<string, Counts>();
+      // The same counts by sector, then region: found per device without building a key string.
+      const bySector = new Map<string, Map<string, Counts>>();
       for (const [id, d] of devices.entries()) {
         const at = watermarkOf ? watermarkOf(id) : watermark;
         const quiet = isQuiet(cfg, d.last, d.cycle, at);
@@ -48,9 +51,14 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
           d.silent = true;
           emit({ detector: 'silence', kind: 'device', category: 'device-fault', baseLevel: 4, sector: d.sector, region: d.region, device: id, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, eventMs: at, detail: `no reading for ${Math.round((at - d.last) / 1000)} s (update cycle ${d.cycle / 1000} s)` });
         }
-        const key = `${d.sector}/${d.region}`;
-        let g = regions.get(key);
-        if (!g) regions.set(key, (g = { total: 0, silent: 0, code: d.code, grade: d.grade, critical: false, sector: d.sector, region: d.region }));
+        let inSector = bySector.get(d.sector);
+        if (!inSector) bySector.set(d.sector, (inSector = new Map<string, Counts>()));
+        let g = inSector.get(d.region);
+        if (!g) {
+          g = { total: 0, silent: 0, code: d.code, grade: d.grade, critical: false, sector: d.sector, region: d.region };
+          inSector.set(d.region, g);
+          regions.set(`${d.sector}/${d.region}`, g);
+        }
         g.total++;
         if (d.silent) g.silent++;
         g.critical ||= d.critical;
