@@ -18,4 +18,4 @@ USER node
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--max-semi-space-size=32", "dist/cli/jlpipe.js", "start"]
+CMD ["node", "dist/cli/jlpipe.js", "start"]

@@ -510,7 +510,7 @@ export function kafkaMarkdown(k: KafkaFigures | undefined, machine: { cores: num
 Same run, same machine, same fleet. A librdkafka mock cluster (${k?.brokers ?? '-'} brokers, hosted in the bench
 process through librdkafka's C API, as \`jlpipe kafka mock\` does) with the topology's topics of ${k?.partitions ?? '-'}
 partitions, replication 3; the run's mosquitto and influxd. Each role is its own process, started as
-\`jlpipe start --role gateway|worker\` (Node with --max-semi-space-size=32, as the single process runs).
+\`jlpipe start --role gateway|worker\` (Node with --max-semi-space-size=32).
 (k1) and (k2) drain backlogs: the gateway the MQTT backlog queued for its shared-subscription session,
 the workers the readings the gateway left on jl.readings (a fresh consumer group, jl.state topic and
 database each run). Rates and CPU are taken between the first sample in which a process had finished a
