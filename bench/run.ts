@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -19,6 +19,7 @@ import { V1Writer } from '../storage/influx/v1-writer.js';
 import { loadRegistry } from '../config/devices.js';
 import type { Reading } from '../core/types.js';
 import { detectionMemory } from './detection-memory.js';
+import { pipelineMemory, type PipelineMemoryResult } from './pipeline-memory.js';
 import { kafkaBench, kafkaMarkdown } from './kafka.js';
 import { countAll, dropSession, log, percentile, prepareSession, publishBacklog, waitForIdle } from './shared.js';
 
@@ -241,6 +242,8 @@ export async function runBenchmarks(o: BenchOptions) {
     log('(5) memory of the anomaly processors\' state for 100,000 devices');
     const memory = detectionMemory(100_000);
     log(`    ${memory.stateMb} MB of state (${memory.bytesPerDevice} bytes per device), process RSS ${memory.rssMb} MB`);
+    log('(6) the pipeline in its own process: 100,000 soil probes x 3 readings, RSS once all are stored');
+    const processMemory = await pipelineMemory({ dir, mqttUrl: mosquitto.url, influxUrl: influxd.url });
     const slower = Math.min(drain, influxRate);
     const result = {
       date: new Date().toISOString(),
@@ -252,6 +255,7 @@ export async function runBenchmarks(o: BenchOptions) {
       pipeline_without_detection_msgs_per_s: Math.round(noDetectRate),
       detection_cost: Number((1 - pipelineRate / noDetectRate).toFixed(3)),
       detection_memory: memory,
+      pipeline_memory: processMemory,
       anomalies_during_run: pipeline.detection.stats().anomalies,
       ratio_to_slower_limit: Number((pipelineRate / slower).toFixed(3)),
       latency_rate_msgs_per_s: half.rate,
@@ -286,10 +290,46 @@ export async function runBenchmarks(o: BenchOptions) {
 export type BenchResult = Awaited<ReturnType<typeof runBenchmarks>>;
 
 /** Figures benchmarks.json gained after its first runs: a file of an earlier run lacks them. */
-type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s' | 'kafka';
+type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'pipeline_memory' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s' | 'kafka';
 
 /** A benchmarks.json of this run or of an earlier one (what `jlpipe bench --report-only` reads). */
 export type BenchReport = Omit<BenchResult, AddedLater> & Partial<Pick<BenchResult, AddedLater>>;
+
+/**
+ * Runs only (6) and writes its figures into the benchmarks.json in `outDir` (of an earlier full
+ * run), then BENCHMARKS.md from the whole file.
+ */
+export async function runMemoryOnly(outDir: string): Promise<PipelineMemoryResult> {
+  const dir = join(tmpdir(), `jl-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const mosquitto = await LocalMosquitto.start(join(dir, 'mosquitto'));
+  const influxd = await LocalInfluxd.start(join(dir, 'influxdb'));
+  try {
+    log('(6) the pipeline in its own process: 100,000 soil probes x 3 readings, RSS once all are stored');
+    const processMemory = await pipelineMemory({ dir, mqttUrl: mosquitto.url, influxUrl: influxd.url });
+    const file = join(outDir, 'benchmarks.json');
+    const report = { ...(JSON.parse(readFileSync(file, 'utf8')) as BenchReport), pipeline_memory: processMemory };
+    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(outDir, 'BENCHMARKS.md'), markdown(report));
+    log(`wrote ${file} and BENCHMARKS.md`);
+    return processMemory;
+  } finally {
+    await mosquitto.stop();
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The row of (6), the pipeline process's memory and its throughput with and without detection. */
+function processMemoryRows(m: PipelineMemoryResult | undefined): string {
+  if (!m) return '| (6) RSS of the pipeline process, 100,000 devices, every processor on | not measured |\n';
+  const cost = Math.abs(m.detectionCost) < 0.1 ? `within 10 % (${(m.detectionCost * 100).toFixed(1)} %)` : `**${(m.detectionCost * 100).toFixed(1)} %** lower`;
+  return (
+    `| (6) RSS of the pipeline process (\`${['node', m.nodeFlags, 'dist/cli/jlpipe.js start'].filter(Boolean).join(' ')}\`), ${m.devices.toLocaleString('en')} soil probes, every anomaly processor on, once all ${(m.devices * m.readingsPerDevice).toLocaleString('en')} readings are stored | **${m.on.rssMb} MB** (target < 500 MB); peak ${m.on.peakRssMb} MB; V8 heap ${m.on.heapUsedMb} MB used of ${m.on.heapTotalMb} MB, outside the heap (buffers, typed arrays) ${m.on.externalMb} MB |\n` +
+    `| (6a) the same with the anomaly processors off | ${m.off.rssMb} MB (peak ${m.off.peakRssMb} MB) |\n` +
+    `| (6b) drain rate of that backlog, processors on / off (same run) | **${m.on.msgsPerS} / ${m.off.msgsPerS} msg/s**: with detection ${cost} (target: within 10 %) |\n`
+  );
+}
 
 /** BENCHMARKS.md from the figures of one run. */
 /**
@@ -342,7 +382,7 @@ ${r.machine.mosquitto}; ${r.machine.influxd} (Debian packages, private instances
 | (4b) the same at ${r.latency_quarter_rate_msgs_per_s} msg/s (a quarter of (3)), p50 / p99 | ${r.latency_quarter_p50_ms} ms / ${r.latency_quarter_p99_ms} ms |
 | (4c) where the time goes: publish -> received by the pipeline, p99; each InfluxDB write, p50 / p99 | half rate: ${breakdown(r.latency_breakdown?.half)}; quarter rate: ${breakdown(r.latency_breakdown?.quarter)} |
 | CPU of the pipeline process during (3) | ${Math.round(r.pipeline_cpu_share_of_one_core * 100)} % of one core |
-| peak RSS of the benchmark process, which hosts the pipeline (and the benchmark's own buffers) | **${r.rss_mb} MB** |
+${processMemoryRows(r.pipeline_memory)}| peak RSS of the benchmark process, which hosts the pipeline (and the benchmark's own buffers) | **${r.rss_mb} MB** |
 | points counted in InfluxDB after the run / expected | ${r.stored_points_checked} / ${r.expected_points} |
 
 How it is measured:
@@ -360,6 +400,11 @@ How it is measured:
 - (1) and (3a) end their persistent sessions when done. Runs before 2026-11-23 left them behind, so
   mosquitto queued every later message for them and saved the growing queue to disk every second;
   that stalled the broker and put most of the 0.8-1.9 s p99 of those runs' latency figures.
+- (6) measures memory as an outside check does: \`jlpipe start\` alone in its own process (the Node
+  flags of \`npm start\`), a registry of 100,000 soil probes, 3 readings from each queued in mosquitto
+  for its session, every anomaly processor on, and the process's whole RSS (VmRSS in /proc) once all
+  300,000 are stored in InfluxDB; V8's heap and external memory come from its /metrics. The same
+  backlog drained once with the processors off and once on, one after the other, gives (6b).
 - Latency and throughput come from benchmarks, never from timed assertions in tests.
 
 ## The cost of detection
