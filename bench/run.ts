@@ -376,7 +376,7 @@ ${r.machine.mosquitto}; ${r.machine.influxd} (Debian packages, private instances
 | (2) raw InfluxDB ingest: pre-built line protocol, 5000-point gzipped batches, 2 writers | **${r.influx_points_per_s} points/s** |
 | (3) whole pipeline (parse, validate, verify HMAC, tag, pseudonymise, detect, count its own statistics, write, PUBACK) on the same backlog | **${r.pipeline_msgs_per_s} msg/s** |
 | (3a) the same with the anomaly processors switched off | ${r.pipeline_without_detection_msgs_per_s ?? '-'} msg/s: ${detectionCost(r.detection_cost, true)} |
-| (5) state of all ten anomaly processors for ${r.detection_memory?.devices ?? '-'} devices (${r.detection_memory?.messages ?? '-'} messages through ingest and detection) | **${r.detection_memory?.stateMb ?? '-'} MB** heap, ${r.detection_memory?.bytesPerDevice ?? '-'} bytes per device (target: 100,000 devices in under 500 MB). RSS of the measuring process, which also holds the simulator making the traffic and the 100,000-device registry: ${r.detection_memory?.rssMb ?? '-'} MB |
+| (5) state of all ten anomaly processors for ${r.detection_memory?.devices ?? '-'} devices (${r.detection_memory?.messages ?? '-'} messages through ingest and detection) | **${r.detection_memory?.stateMb ?? '-'} MB** (heap and typed-array buffers the engine retains), ${r.detection_memory?.bytesPerDevice ?? '-'} bytes per device (target: 100,000 devices in under 500 MB). RSS of the measuring process, which also holds the simulator making the traffic and the 100,000-device registry: ${r.detection_memory?.rssMb ?? '-'} MB |
 | pipeline / slower raw limit (${limit}, ${slower}/s) | **${(r.ratio_to_slower_limit * 100).toFixed(1)} %** (target >= 80 %) |
 | (4) publish-to-stored latency at ${r.latency_rate_msgs_per_s} msg/s (half of (3)), p50 / p99 | **${r.latency_p50_ms} ms / ${r.latency_p99_ms} ms** (target p99 < 250 ms) |
 | (4b) the same at ${r.latency_quarter_rate_msgs_per_s} msg/s (a quarter of (3)), p50 / p99 | ${r.latency_quarter_p50_ms} ms / ${r.latency_quarter_p99_ms} ms |
@@ -414,7 +414,7 @@ not quiet traffic: 200,000 messages from 990 devices packed into a few seconds o
 look like a flood, and the separate simulator runs of (4) restart every meter's counter, so the
 processors raised ${Object.entries(r.anomalies_during_run ?? {}).map(([k, v]) => `${v} ${k}`).join(', ') || 'no'} anomalies,
 merged into incidents (hash-chained log, InfluxDB points) while measuring. The figure therefore
-includes incident handling under load. The processors' memory, (5), is the heap they hold for
+includes incident handling under load. The processors' memory, (5), is what they hold for
 100,000 devices after three messages of each type (a 3-round warm-up of every state); the process
 RSS next to it also holds the simulator that generated the traffic and the registry.
 
