@@ -340,6 +340,7 @@ function detectionCost(cost: BenchReport['detection_cost'], bold: boolean): stri
   if (cost === undefined) return 'not measured';
   const pct = `${(cost * 100).toFixed(1)} %`;
   if (Math.abs(cost) < 0.1) return `the difference (${pct}) is within the run-to-run noise of this shared machine (the same measure differed by 10-25 % between two runs on 2026-11-22)`;
+  if (cost < 0) return `the run with detection was ${(-cost * 100).toFixed(1)} % faster: run-to-run noise of this shared machine, not a gain`;
   return `detection costs ${bold ? `**${pct}**` : pct} of throughput`;
 }
 
