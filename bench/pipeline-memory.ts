@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../config/paths.js';
 import { freePort } from '../services/ports.js';
@@ -12,7 +12,37 @@ import { dropSession, log, prepareSession, publishBacklog } from './shared.js';
  * cost about 48 MB of RSS with 100,000 devices and no throughput this section could see
  * (7,158 / 11,035 msg/s on / off with it, 7,092 / 10,969 without, 2026-11-24).
  */
-export const PIPELINE_NODE_FLAGS = process.env.JL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+export const PIPELINE_NODE_FLAGS = [...(process.env.JL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(process.env.JL_BENCH_HEAP_SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : [])];
+
+/**
+ * JL_BENCH_HEAP_SNAPSHOTS=dir: a heap snapshot of each run's pipeline once all is stored, written
+ * there as mem-on.heapsnapshot and mem-off.heapsnapshot (for finding where memory goes; the
+ * snapshot itself takes a while and about the heap's size again).
+ */
+const HEAP_SNAPSHOTS = process.env.JL_BENCH_HEAP_SNAPSHOTS;
+
+/** Asks the pipeline (started with --heapsnapshot-signal=SIGUSR2) for a heap snapshot and moves it to `to`. */
+async function heapSnapshot(pid: number, cwd: string, to: string): Promise<void> {
+  process.kill(pid, 'SIGUSR2');
+  let file = '';
+  let size = -1;
+  await waitUntil(
+    () => {
+      const found = readdirSync(cwd).find((f) => f.endsWith('.heapsnapshot'));
+      if (!found) return false;
+      const now = statSync(join(cwd, found)).size;
+      const done = now > 0 && now === size;
+      size = now;
+      file = found;
+      return done;
+    },
+    600_000,
+    'heap snapshot written',
+    2000,
+  );
+  renameSync(join(cwd, file), to);
+  log(`    heap snapshot: ${to}`);
+}
 
 const REGIONS = ['220100', '220200', '220300', '220400', '220500', '220600', '220700', '220800', '222400'];
 const mb = (kb: number) => Math.round(kb / 1024);
@@ -143,6 +173,7 @@ export async function pipelineMemory(o: { dir: string; mqttUrl: string; influxUr
         externalMb: Math.round(metric(text, 'jl_process_nodejs_external_memory_bytes') / 2 ** 20),
       };
       log(`    ${msgsPerS} msg/s; RSS ${r.rssMb} MB once all stored (peak ${r.peakRssMb} MB); heap ${r.heapUsedMb} / ${r.heapTotalMb} MB, external ${r.externalMb} MB`);
+      if (HEAP_SNAPSHOTS) await heapSnapshot(child.pid!, o.dir, join(HEAP_SNAPSHOTS, `${name}.heapsnapshot`));
       return r;
     } finally {
       child.kill('SIGTERM');

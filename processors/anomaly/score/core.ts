@@ -60,7 +60,7 @@ export interface CoreParams extends LikelihoodParams {
 }
 
 // One series' state (Float32Array): the header, the two likelihood blocks, then the hours.
-const N = 0, LEVEL = 1, TREND = 2, NOISE = 3, UP = 4, DOWN = 5, MIN = 6, MAX = 7, SINCE = 8, DAY = 9, DAYS = 10, SPREAD = 11, EVENT = 12, HEAD = 13;
+const N = 0, LEVEL = 1, TREND = 2, NOISE = 3, UP = 4, DOWN = 5, MIN = 6, MAX = 7, SINCE = 8, DAY = 9, DAYS = 10, SPREAD = 11, EVENT = 12, SPIKED = 13, HEAD = 14;
 const HOURS = 24;
 // Per hour of day: mean, mean |deviation|, visits.
 const H_MEAN = 0, H_DEV = HOURS, H_VISITS = 2 * HOURS, DAILY = 3 * HOURS;
@@ -77,6 +77,8 @@ export interface PointScore {
   /** How far in its tail the firing view is: -log10(tail) / 10, or 1 for the range rule. */
   strength: number;
   alert: boolean;
+  /** The current event, which alerted as a spike (level view), is a lasting level shift: said once. */
+  renamed: boolean;
   /** The view with the highest strength (undefined while it is 0 or silenced). */
   view?: View;
   /** The likelihood tail of that view (1 for the range rule). */
@@ -109,7 +111,7 @@ export class ScoringCore {
   readonly size: number;
   private readonly lhDaily: number;
   private readonly hours: number;
-  private readonly out: PointScore = { score: 0, strength: 0, alert: false, tail: 1, expected: 0, scale: 0, z: 0, shift: false, hour: 0, weekday: 0, min: 0, max: 0 };
+  private readonly out: PointScore = { score: 0, strength: 0, alert: false, renamed: false, tail: 1, expected: 0, scale: 0, z: 0, shift: false, hour: 0, weekday: 0, min: 0, max: 0 };
   /** The daily view's residual at the current point (0 without the view). */
   private dailyZ = 0;
   private readonly view: ViewResult = { tail: 1, judged: false, expected: 0, scale: 0, z: 0 };
@@ -143,6 +145,8 @@ export class ScoringCore {
     this.dailyZ = 0;
     const v = this.level(s, o, n, x);
     const levelZ = v.z;
+    const levelTail = v.tail, levelExpected = v.expected, levelScale = v.scale, levelShift = this.out.shift;
+    let explained = false;
     let strength = tailStrength(v.tail);
     let view: View = 'level';
     this.take(v);
@@ -151,6 +155,7 @@ export class ScoringCore {
       // A value usual for its hour explains the level view's surprise away: a daily cycle, even
       // a square wave whose edge moves the forecast, is no event.
       if (d.judged && Math.abs(d.z) < p.explainZ) {
+        explained = true;
         strength = 0;
         r.shift = false;
       }
@@ -174,8 +179,19 @@ export class ScoringCore {
       const tol = (r.max - r.min) * p.rangeTolerance;
       if ((x > r.max + tol || x < r.min - tol) && strength < rule) {
         strength = rule;
-        view = 'range';
-        r.tail = 1;
+        // A sudden jump past the range (a full-score residual from the forecast) is a spike that
+        // also left the range: named by its suddenness, so its name does not depend on how
+        // calibrated the level view happens to be at that hour. A drift out of range is new_range.
+        if (Math.abs(levelZ) >= p.fullZ && n > p.warmup) {
+          view = 'level';
+          r.tail = levelTail;
+          r.expected = levelExpected;
+          r.scale = levelScale;
+          r.z = levelZ;
+        } else {
+          view = 'range';
+          r.tail = 1;
+        }
       }
     }
     if (p.shiftRule && r.shift && strength < rule && view === 'level') strength = rule;
@@ -185,7 +201,21 @@ export class ScoringCore {
     s[o + SINCE] = since;
     s[o + EVENT] = event;
     r.alert = false;
-    if (since <= p.silence) {
+    r.renamed = false;
+    if (since <= p.silence && p.shiftRule && levelShift && !explained && s[o + SPIKED] === 1) {
+      // The event that alerted as a spike turned out to be a lasting shift (the CUSUM confirmed
+      // it): not a second alert, the same event renamed, once.
+      r.renamed = true;
+      strength = rule;
+      view = 'level';
+      r.shift = true;
+      r.tail = levelTail;
+      r.expected = levelExpected;
+      r.scale = levelScale;
+      r.z = levelZ;
+      s[o + SINCE] = 0;
+      s[o + SPIKED] = 0;
+    } else if (since <= p.silence) {
       strength = 0;
       // An event lasts while the series stays far from its baselines, up to eventMax points.
       if (p.eventZ > 0 && Math.max(Math.abs(levelZ), Math.abs(this.dailyZ)) >= p.eventZ && event < p.eventMax) s[o + SINCE] = 0;
@@ -193,6 +223,7 @@ export class ScoringCore {
       r.alert = true;
       s[o + SINCE] = 0;
       s[o + EVENT] = 0;
+      s[o + SPIKED] = view === 'level' && !r.shift ? 1 : 0;
     }
     r.strength = strength;
     r.score = Math.min(1, strength);

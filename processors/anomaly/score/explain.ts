@@ -30,7 +30,7 @@ export function explain(field: string, x: number, r: PointScore): string {
     case 'range':
       return `${field} outside every value seen so far: ${num(x)} against ${num(r.min)} to ${num(r.max)}`;
     default: {
-      const what = r.shift ? 'level shift' : 'spike';
+      const what = r.renamed ? 'the spike is a lasting level shift' : r.shift ? 'level shift' : 'spike';
       return `${what} in ${field}: ${num(x)} is ${units(r.z)} noise units from the forecast ${num(r.expected)} (noise ${num(r.scale)})${odds}`;
     }
   }

@@ -46,7 +46,7 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
         if (v === undefined) continue;
         const target = i.outOfOrder ? s.slice(at, at + core.size) : s;
         const r = core.score(target, i.outOfOrder ? 0 : at, i.reading.eventMs, v);
-        if (!r.alert || !r.view) continue;
+        if (!(r.alert || r.renamed) || !r.view) continue;
         const kind = r.view === 'level' && r.shift ? 'level_shift' : KIND[r.view];
         emit(anomalyOf(i, { detector: 'spike', kind, category: 'device-fault', field, value: v, score: Math.round(r.strength * 100) / 100, detail: explain(field, v, r), evidence: { view: r.view, likelihood: r.tail, expected: r.expected, noise: r.scale, z: Math.round(r.z * 100) / 100, hour: r.hour } }));
       }

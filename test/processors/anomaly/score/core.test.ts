@@ -32,6 +32,7 @@ interface Alert {
   day: number;
   hour: number;
   view?: string;
+  renamed?: boolean;
   shift: boolean;
   detail: string;
 }
@@ -43,7 +44,8 @@ function run(params: CoreParams, days: number, value: (ms: number, i: number) =>
     const ms = T0 + i * STEP;
     const x = value(ms, i);
     const r = core.score(s, 0, ms, x);
-    if (r.alert) alerts.push({ day: Math.floor((ms - T0) / DAY), hour: r.hour, view: r.view, shift: r.shift, detail: explain('value', x, r) });
+    // A rename (the spike is a lasting shift) is listed too, marked: it is said to the operator.
+    if (r.alert || r.renamed) alerts.push({ day: Math.floor((ms - T0) / DAY), hour: r.hour, view: r.view, shift: r.shift, detail: explain('value', x, r), ...(r.renamed ? { renamed: true } : {}) });
   }
   return alerts;
 }
@@ -84,8 +86,14 @@ describe('scoring core: fixtures with known answers', () => {
     const alerts = run(pipeline, 14, (ms) => 10 + 3 * Math.sin(((ms % DAY) / DAY) * 2 * Math.PI) + n() + (ms >= T0 + 8 * DAY && ms < T0 + 10 * DAY ? 10 : 0));
     expect(alerts.filter((a) => a.day >= 1 && a.day < 8)).toEqual([]);
     const during = alerts.filter((a) => a.day >= 8 && a.day < 10);
-    expect(during, JSON.stringify(during)).toHaveLength(1);
-    expect(during[0]).toMatchObject({ day: 8, hour: 0 });
+    const alerted = during.filter((a) => !a.renamed);
+    expect(alerted, JSON.stringify(during)).toHaveLength(1);
+    expect(alerted[0]).toMatchObject({ day: 8, hour: 0 });
+    // The jump alerts as a spike; once the CUSUM confirms it lasts, the same event is renamed a
+    // level shift, once, within the hour, and nothing more is said for two days.
+    const renamed = during.filter((a) => a.renamed);
+    expect(renamed.length, JSON.stringify(during)).toBeLessThanOrEqual(1);
+    for (const r of renamed) expect(r).toMatchObject({ day: 8, hour: 0, view: 'level', shift: true, detail: expect.stringMatching(/^the spike is a lasting level shift in value/) as unknown });
   });
 
   it('a single spike alerts; the same value twice in a row does not alert twice', () => {
