@@ -86,6 +86,12 @@ export interface DetectInput {
    */
   key: string;
   /**
+   * The device's slot in the engine: a small integer, stable while the device has state, that
+   * processors keeping a row of numbers per device index their tables by (processors/anomaly/
+   * rows.ts) instead of hashing a key.
+   */
+  slot: number;
+  /**
    * True when the reading is older than its device's newest one (out of order) but within the
    * allowed lateness: value detectors score it, detectors that compare neighbours in time skip it.
    * Readings later than the allowed lateness never reach detectors: they are counted as late.
@@ -117,10 +123,11 @@ export interface Detector {
    * partition restores it, so it does not re-learn baselines and raise false anomalies.
    * Region-wide state is not included: it is not the device's.
    */
-  snapshot?(device: string): unknown;
+  snapshot?(device: string, slot: number): unknown;
   /**
    * Replaces the device's state by a snapshot (undefined clears it). Throws on a malformed one,
-   * leaving the state as it was, so the engine can refuse the whole snapshot.
+   * leaving the state as it was, so the engine can refuse the whole snapshot. `slot` is the
+   * device's slot in the engine (see DetectInput), -1 when it has none.
    */
-  restore?(device: string, state: unknown): void;
+  restore?(device: string, state: unknown, slot: number): void;
 }

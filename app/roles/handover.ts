@@ -39,7 +39,9 @@ export class StateHandover {
     private readonly topic: string,
     private readonly everyMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    detection.trackChanges();
+  }
 
   /** True when detection must skip this outcome: the restored state already holds it. */
   skip(outcome: Outcome, msg: RawMessage): boolean {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Anomaly, Detector, DetectInput, Emit } from '../../core/anomaly.js';
+import type { Catalogue, CatalogueEntry } from '../../core/catalogue.js';
 import type { Stage } from '../../core/runtime/runtime.js';
 import type { Outcome, Reading, Rejection } from '../../core/types.js';
 import type { DetectionConfig } from './config.js';
@@ -55,8 +56,8 @@ export class DetectionEngine implements Stage {
   private timer?: NodeJS.Timeout;
   private readonly counts: Omit<DetectionStats, 'devices' | 'state'> = { readings: 0, rejections: 0, outOfOrder: 0, late: 0, unknown: 0, errors: 0, anomalies: {} };
   private readonly emit: Emit;
-  /** Devices whose state changed since the last `takeDirty`. */
-  private dirty = new Set<string>();
+  /** Devices whose state changed since the last `takeDirty`, once `trackChanges` was called. */
+  private dirty?: Set<string>;
 
   constructor(
     private readonly cfg: DetectionConfig,
@@ -70,7 +71,7 @@ export class DetectionEngine implements Stage {
       const k = `${a.detector}.${a.kind}`;
       this.counts.anomalies[k] = (this.counts.anomalies[k] ?? 0) + 1;
       // A tick changes state too (silence marks the device silent) and says so by an anomaly.
-      if (a.device !== undefined && this.newest.touched(a.device) !== undefined) this.dirty.add(a.device);
+      if (a.device !== undefined && this.dirty && this.newest.touched(a.device) !== undefined) this.dirty.add(a.device);
       onAnomaly(a);
     };
   }
@@ -100,10 +101,28 @@ export class DetectionEngine implements Stage {
     else this.rejection(o.rejection);
   }
 
+  /** Catalogue entries by a reading's source (`sector/region/type`), for the catalogue in force. */
+  private entries = new Map<string, CatalogueEntry | undefined>();
+  private entriesOf?: Catalogue;
+
+  private entryOf(source: string): CatalogueEntry | undefined {
+    const catalogue = this.ctx.catalogue();
+    if (catalogue !== this.entriesOf) {
+      this.entries.clear();
+      this.entriesOf = catalogue;
+    }
+    let e = this.entries.get(source);
+    if (e === undefined && !this.entries.has(source)) {
+      const [sector, , type] = source.split('/');
+      e = catalogue.byType.get(`${sector}/${type}`);
+      this.entries.set(source, e);
+    }
+    return e;
+  }
+
   private reading(r: Reading): void {
     this.counts.readings++;
-    const [sector, , type] = r.source.split('/');
-    const entry = this.ctx.catalogue().byType.get(`${sector}/${type}`);
+    const entry = this.entryOf(r.source);
     const device = this.ctx.registry().get(r.device);
     if (!entry || !device) {
       this.counts.unknown++;
@@ -112,18 +131,19 @@ export class DetectionEngine implements Stage {
     // Keyed by the registry's id string: the reading's own is a slice of its topic, and a key
     // kept in state would keep the whole topic string alive.
     const id = device.id;
-    this.dirty.add(id);
+    this.dirty?.add(id);
     const now = this.clock();
-    const prev = this.newest.touched(id);
-    const outOfOrder = prev !== undefined && r.eventMs < prev;
+    // One lookup: the device's slot, its newest event time kept (an older reading is out of order).
+    const slot = this.newest.touch(id, r.eventMs, true);
+    const prev = this.newest.previous;
+    const outOfOrder = r.eventMs < prev;
     const late = outOfOrder && prev - r.eventMs > this.cfg.allowedLatenessMs;
-    if (!outOfOrder) this.newest.set(id, true, r.eventMs);
     if (r.eventMs > this.maxEvent) this.maxEvent = Math.min(r.eventMs, now);
     this.lastArrival = now;
     if (outOfOrder) this.counts.outOfOrder++;
     if (late) this.counts.late++;
     const wm = this.watermark(now);
-    const input: DetectInput = { reading: r, entry, device, key: `${device.id}|${entry.measurement}`, outOfOrder, watermark: wm };
+    const input: DetectInput = { reading: r, entry, device, key: `${device.id}|${entry.measurement}`, slot, outOfOrder, watermark: wm };
     for (const d of this.detectors) {
       if (!d.reading || (late && !d.lateToo)) continue;
       this.safely(d, () => d.reading!(input, this.emit));
@@ -170,9 +190,10 @@ export class DetectionEngine implements Stage {
   snapshotDevice(id: string): DeviceSnapshot | undefined {
     const newest = this.newest.touched(id);
     if (newest === undefined) return undefined;
+    const slot = this.newest.slotOf(id)!;
     const detectors: Record<string, unknown> = {};
     for (const d of this.detectors) {
-      const s = d.snapshot?.(id);
+      const s = d.snapshot?.(id, slot);
       if (s !== undefined) detectors[d.name] = s;
     }
     return { version: SNAPSHOT_VERSION, newest, detectors };
@@ -191,16 +212,20 @@ export class DetectionEngine implements Stage {
     if (typeof detectors !== 'object' || detectors === null || Array.isArray(detectors)) return false;
     const given = detectors as Record<string, unknown>;
     const done: { d: Detector; before: unknown }[] = [];
+    // The device needs a slot before its rows can be restored (rows.ts).
+    const known = this.newest.slotOf(id) !== undefined;
+    const slot = known ? this.newest.slotOf(id)! : this.newest.touch(id, newest, true);
     try {
       for (const d of this.detectors) {
         if (!d.restore) continue;
-        const before = d.snapshot?.(id);
-        d.restore(id, Object.hasOwn(given, d.name) ? given[d.name] : undefined);
+        const before = d.snapshot?.(id, slot);
+        d.restore(id, Object.hasOwn(given, d.name) ? given[d.name] : undefined, slot);
         done.push({ d, before });
       }
     } catch {
       // Put back what the detectors restored so far: all or nothing.
-      for (const { d, before } of done) this.safely(d, () => d.restore!(id, before));
+      for (const { d, before } of done) this.safely(d, () => d.restore!(id, before, slot));
+      if (!known) this.newest.delete(id);
       return false;
     }
     this.newest.set(id, true, newest);
@@ -214,23 +239,32 @@ export class DetectionEngine implements Stage {
     return true;
   }
 
+  /**
+   * From now on, note the devices whose state changes, for `takeDirty` (a worker checkpointing
+   * its state). Off by default: a single process would keep every device in the set.
+   */
+  trackChanges(): void {
+    this.dirty ??= new Set();
+  }
+
   /** Devices whose state changed (a reading, or a tick's anomaly) since the last call: to checkpoint. */
   takeDirty(): Set<string> {
-    const out = this.dirty;
-    this.dirty = new Set();
+    const out = this.dirty ?? new Set<string>();
+    if (this.dirty) this.dirty = new Set();
     return out;
   }
 
   /** Marks a device to be checkpointed again (its last checkpoint did not go out). */
   markDirty(id: string): void {
-    if (this.newest.touched(id) !== undefined) this.dirty.add(id);
+    if (this.newest.touched(id) !== undefined) this.dirty?.add(id);
   }
 
   /** Drops all the device's state: another worker owns it now, so this one must not judge it (silence). */
   forgetDevice(id: string): void {
-    for (const d of this.detectors) if (d.restore) this.safely(d, () => d.restore!(id, undefined));
+    const slot = this.newest.slotOf(id) ?? -1;
+    for (const d of this.detectors) if (d.restore) this.safely(d, () => d.restore!(id, undefined, slot));
     this.newest.delete(id);
-    this.dirty.delete(id);
+    this.dirty?.delete(id);
   }
 
   /** A processor bug must not stop the pipeline: it is logged and counted. */

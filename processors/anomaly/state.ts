@@ -1,5 +1,5 @@
 import { GRADE_RANK, type CatalogueView, type Grade } from '../../core/catalogue.js';
-import type { Anomaly, Detector, DetectInput } from '../../core/anomaly.js';
+import type { Anomaly, DetectInput } from '../../core/anomaly.js';
 import type { Rejection } from '../../core/types.js';
 import { eventTimeMs } from '../wire-payload.js';
 import { parseTopic } from '../../core/topic.js';
@@ -35,6 +35,31 @@ export class ExpiringState<T> {
     return this.values[i]!;
   }
 
+  /** The touch time `key` had before the last `touch` (NaN: it was new). */
+  previous = NaN;
+
+  /**
+   * Touches `key` at `at` (keeping the newest time), adding it with `value` if absent, and returns
+   * its slot: a small integer, stable until the key is deleted or expires, that callers may index
+   * their own arrays by (rows.ts). The time it had before is left in `previous`. One lookup.
+   */
+  touch(key: string, at: number, value: T): number {
+    let i = this.slots.get(key);
+    if (i === undefined) {
+      this.previous = NaN;
+      i = this.add(key, value, at);
+    } else {
+      this.previous = this.at[i];
+      if (at > this.at[i]) this.at[i] = at;
+    }
+    return i;
+  }
+
+  /** The slot of `key` (see `touch`), undefined when absent. */
+  slotOf(key: string): number | undefined {
+    return this.slots.get(key);
+  }
+
   set(key: string, value: T, at: number): void {
     const i = this.slots.get(key);
     if (i === undefined) this.add(key, value, at);
@@ -64,8 +89,14 @@ export class ExpiringState<T> {
     this.unindex(key);
   }
 
-  expire(before: number): void {
-    for (const [k, i] of this.slots) if (this.at[i] < before) this.delete(k);
+  /** Drops the entries untouched since `before`, telling `dropped` of each. */
+  expire(before: number, dropped?: (key: string, value: T) => void): void {
+    for (const [k, i] of this.slots) {
+      if (this.at[i] >= before) continue;
+      const v = this.values[i]!;
+      this.delete(k);
+      dropped?.(k, v);
+    }
   }
 
   get size(): number {
@@ -77,7 +108,7 @@ export class ExpiringState<T> {
     for (const [k, i] of this.slots) yield [k, this.values[i]!, this.at[i]];
   }
 
-  private add(key: string, value: T, at: number): void {
+  private add(key: string, value: T, at: number): number {
     let i = this.free.pop();
     if (i === undefined) {
       i = this.values.length;
@@ -91,6 +122,7 @@ export class ExpiringState<T> {
     this.at[i] = at;
     this.slots.set(key, i);
     this.index(key);
+    return i;
   }
 
   /** Keys of `device`: the key `device` itself and the `device|…` ones (not region keys). */
@@ -204,7 +236,7 @@ export function decodeEntries<T>(snap: unknown, check: Check<T>): [string, numbe
  * `device` or `device|…`. `encode` turns a non-JSON value (a Float64Array) into JSON; it gets
  * the key relative to the device too (the measurement, for state laid out by measurement).
  */
-export function perDevice<T>(state: ExpiringState<T>, check: Check<T>, encode?: (v: T, key: string) => unknown): Required<Pick<Detector, 'snapshot' | 'restore'>> {
+export function perDevice<T>(state: ExpiringState<T>, check: Check<T>, encode?: (v: T, key: string) => unknown): { snapshot: (device: string) => unknown; restore: (device: string, snap: unknown) => void } {
   return {
     snapshot: (device) => state.snapshot(device, encode),
     restore: (device, snap) => state.restore(device, snap === undefined ? [] : decodeEntries(snap, check)),

@@ -1,5 +1,6 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
-import { anomalyOf, ExpiringState, isBool, isNum, num, obj, perDevice, rec, type Check } from '../state.js';
+import { RowsByMeasurement } from '../rows.js';
+import { anomalyOf, isBool, isNum, num, obj, rec, type Check } from '../state.js';
 import type { FlatlineConfig } from './config.js';
 
 interface Run {
@@ -17,29 +18,21 @@ const RUN = 4;
  * `minDurationMs`: a stuck sensor or a frozen gateway replaying its last value. Fires once per
  * run; out-of-order readings are skipped.
  *
- * A device's state is one array of numbers, four per field in the order of `fields` (no object
- * per field): it is held for every device. Snapshots keep the JSON form `{field: Run}`.
+ * A device's state is a row of numbers per measurement (processors/anomaly/rows.ts), four per
+ * field in the order of `fields`. Snapshots keep the JSON form `{field: Run}`.
  */
 export function flatlineDetector(cfg: FlatlineConfig): Detector {
-  const runs = new ExpiringState<number[]>();
-  const fresh = (fields: readonly string[]) => new Array<number>(fields.length * RUN).fill(NaN);
+  const rows = new RowsByMeasurement((m) => (cfg.fields[m]?.length ?? 0) * RUN, (n) => new Float64Array(n));
   const record = rec(obj<Run>({ v: isNum, n: isNum, since: isNum, fired: isBool }));
-  // A snapshot's fields outside the current config are dropped; a measurement it no longer
-  // watches restores as no state.
-  const check: Check<number[]> = (j, m) => {
+  // A snapshot's fields outside the current config are dropped.
+  const decode: Check<number[]> = (j, m) => {
     const r = record(j, m);
-    if (!r) return undefined;
-    const fields = cfg.fields[m] ?? [];
-    const s = fresh(fields);
-    fields.forEach((f, k) => {
-      if (Object.hasOwn(r, f)) s.splice(k * RUN, RUN, r[f].v, r[f].n, r[f].since, r[f].fired ? 1 : 0);
-    });
-    return s;
+    return r && (cfg.fields[m] ?? []).flatMap((f) => (Object.hasOwn(r, f) ? [r[f].v, r[f].n, r[f].since, r[f].fired ? 1 : 0] : [NaN, NaN, NaN, NaN]));
   };
-  const encode = (s: number[], m: string) => {
+  const encode = (row: number[], m: string) => {
     const out: Record<string, Run> = {};
     (cfg.fields[m] ?? []).forEach((f, k) => {
-      if (!Number.isNaN(s[k * RUN])) out[f] = { v: s[k * RUN], n: s[k * RUN + 1], since: s[k * RUN + 2], fired: s[k * RUN + 3] === 1 };
+      if (!Number.isNaN(row[k * RUN])) out[f] = { v: row[k * RUN], n: row[k * RUN + 1], since: row[k * RUN + 2], fired: row[k * RUN + 3] === 1 };
     });
     return out;
   };
@@ -49,12 +42,14 @@ export function flatlineDetector(cfg: FlatlineConfig): Detector {
       const fields = cfg.fields[i.entry.measurement];
       if (!fields || i.outOfOrder) return;
       const t = i.reading.eventMs;
-      let s = runs.get(i.key, t, () => fresh(fields));
-      if (s.length !== fields.length * RUN) runs.set(i.key, (s = fresh(fields)), t); // fields changed by a reload
+      const table = rows.of(i.entry.measurement)!;
+      const row = table.row(i.slot, t, (d, o) => d.fill(NaN, o, o + table.width));
+      const s = table.chunk(row);
+      const o = table.offset(row);
       for (const [k, field] of fields.entries()) {
         const v = num(i, field);
         if (v === undefined) continue;
-        const at = k * RUN;
+        const at = o + k * RUN;
         if (s[at] !== v) {
           s[at] = v;
           s[at + 1] = 1;
@@ -69,8 +64,9 @@ export function flatlineDetector(cfg: FlatlineConfig): Detector {
         }
       }
     },
-    expire: (before) => runs.expire(before),
-    size: () => runs.size,
-    ...perDevice(runs, check, encode),
+    expire: (before) => rows.expire(before),
+    size: () => rows.size,
+    snapshot: (_device, slot) => rows.snapshot(slot, encode),
+    restore: (_device, snap, slot) => rows.restore(slot, snap, decode),
   };
 }

@@ -1,7 +1,8 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
 import { mergeFacts, type FloodPartial, type RegionFacts, type RegionPartialSource } from '../region/partials.js';
 import { RegionWindows } from '../region/windows.js';
-import { anomalyOf, ExpiringState, isBool, isNum, obj, perDevice } from '../state.js';
+import { RowsByMeasurement } from '../rows.js';
+import { anomalyOf, ExpiringState, isBool, isNum, obj } from '../state.js';
 import type { FloodConfig } from './config.js';
 import { floods, MIN_REGION_PAIRS, regionFloodAnomaly } from './rules.js';
 
@@ -12,6 +13,8 @@ interface Counter {
   expected: number;
 }
 
+const counter = obj<Counter>({ window: isNum, n: isNum, fired: isBool, expected: isNum });
+
 /**
  * Flood: counts readings per device and message type, and per sector-region, in event-time
  * windows; more than `factor` x the count the catalogue's update cycle implies (plus `slack`)
@@ -20,8 +23,19 @@ interface Counter {
  * workers.
  */
 export function floodDetector(cfg: FloodConfig, regionPartials = false): Detector & RegionPartialSource {
-  const devices = new ExpiringState<Counter>();
-  const regions = new ExpiringState<Counter & { devices: Set<string>; facts?: RegionFacts; windows?: RegionWindows }>();
+  // A device's counter is a row per measurement (rows.ts): window, count, fired (1/0), expected,
+  // and the number of the region it is counted in (-1: not yet).
+  const devices = new RowsByMeasurement(() => 5, (n) => new Float64Array(n));
+  const regions = new ExpiringState<Counter & { pairs: number; facts?: RegionFacts; windows?: RegionWindows }>();
+  // Region keys numbered once, so a counter can name its region and no key is built per reading.
+  const regionKeys: string[] = [];
+  const regionNumbers = new Map<string, number>();
+  const regionNumber = (d: { sector: string; region: string }) => {
+    const key = `${d.sector}/${d.region}`;
+    let k = regionNumbers.get(key);
+    if (k === undefined) regionNumbers.set(key, (k = regionKeys.push(key) - 1));
+    return k;
+  };
   const count = (c: Counter, window: number) => {
     if (c.window !== window) Object.assign(c, { window, n: 0, fired: false });
     c.n++;
@@ -37,38 +51,65 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
       const r = i.reading;
       const window = Math.floor(r.eventMs / cfg.windowMs);
       const perWindow = cfg.windowMs / i.entry.updateCycleMs;
-      const d = devices.get(i.key, r.eventMs, () => ({ window, n: 0, fired: false, expected: perWindow }));
-      if (over(d, window)) {
-        emit(anomalyOf(i, { detector: 'flood', kind: 'device', category: 'network-attack', value: d.n, detail: `more than ${d.n - 1} ${i.entry.messageType} messages in ${cfg.windowMs / 1000} s (expected ${perWindow.toFixed(1)})` }));
+      const table = devices.of(i.entry.measurement)!;
+      const row = table.row(i.slot, r.eventMs, (c, o) => {
+        c[o] = window;
+        c[o + 3] = perWindow;
+        c[o + 4] = -1;
+      });
+      const c = table.chunk(row);
+      const o = table.offset(row);
+      if (c[o] !== window) {
+        c[o] = window;
+        c[o + 1] = 0;
+        c[o + 2] = 0;
       }
-      const g = regions.get(`${i.device.sector}/${i.device.region}`, r.eventMs, () => ({ window, n: 0, fired: false, expected: 0, devices: new Set<string>() }));
-      // The region's expected rate is the sum over the device/type pairs seen there.
-      const pair = i.key;
-      if (!g.devices.has(pair)) {
-        g.devices.add(pair);
-        g.expected += perWindow;
+      const n = ++c[o + 1];
+      if (c[o + 2] === 0 && floods(cfg, n, c[o + 3])) {
+        c[o + 2] = 1;
+        emit(anomalyOf(i, { detector: 'flood', kind: 'device', category: 'network-attack', value: n, detail: `more than ${n - 1} ${i.entry.messageType} messages in ${cfg.windowMs / 1000} s (expected ${perWindow.toFixed(1)})` }));
+      }
+      // The region's expected rate is the sum over the device/type pairs counted there (a pair
+      // is added with its counter's first reading and taken off when the counter expires).
+      const paired = c[o + 4] >= 0;
+      const k = paired ? c[o + 4] : regionNumber(i.device);
+      const g = regions.get(regionKeys[k], r.eventMs, () => ({ window, n: 0, fired: false, expected: 0, pairs: 0 }));
+      if (!paired) {
+        c[o + 4] = k;
+        g.pairs++;
+        g.expected += c[o + 3];
       }
       const facts: RegionFacts = { sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, criticalInfrastructure: i.device.criticalInfrastructure };
       if (regionPartials) {
         // Per window, not only the newest: several windows may pass between two reports (a fast replay).
         (g.windows ??= new RegionWindows()).count(window, r.eventMs);
         g.facts = mergeFacts(g.facts, facts);
-      } else if (g.devices.size >= MIN_REGION_PAIRS && over(g, window)) {
+      } else if (g.pairs >= MIN_REGION_PAIRS && over(g, window)) {
         emit(regionFloodAnomaly(cfg, facts, g.n, g.expected, r.eventMs));
       }
     },
     expire(before) {
-      devices.expire(before);
+      devices.expire(before, (_slot, c, o) => {
+        const g = c[o + 4] >= 0 ? regions.peek(regionKeys[c[o + 4]]) : undefined;
+        if (!g) return;
+        g.pairs = Math.max(0, g.pairs - 1);
+        g.expected = Math.max(0, g.expected - c[o + 3]);
+      });
       regions.expire(before);
     },
     size: () => devices.size,
     // Device counters only: region counts are not a device's (they sum over workers instead).
-    ...perDevice(devices, obj<Counter>({ window: isNum, n: isNum, fired: isBool, expected: isNum })),
+    // A restored counter is counted in its region with its next reading here.
+    snapshot: (_device, slot) => devices.snapshot(slot, ([window, n, fired, expected]) => ({ window, n, fired: fired === 1, expected })),
+    restore: (_device, snap, slot) => devices.restore(slot, snap, (j, k) => {
+      const c = counter(j, k);
+      return c && [c.window, c.n, c.fired ? 1 : 0, c.expected, -1];
+    }),
     regionPartials(watermark: number): FloodPartial[] {
       const out: FloodPartial[] = [];
       for (const [, g] of regions.entries()) {
         if (!g.facts || !g.windows) continue;
-        for (const [window, c] of g.windows.take()) out.push({ detector: 'flood', ...g.facts, watermark, window, n: c.n, expected: g.expected, pairs: g.devices.size, eventMs: c.eventMs });
+        for (const [window, c] of g.windows.take()) out.push({ detector: 'flood', ...g.facts, watermark, window, n: c.n, expected: g.expected, pairs: g.pairs, eventMs: c.eventMs });
       }
       return out;
     },

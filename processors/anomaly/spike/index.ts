@@ -1,7 +1,8 @@
 import type { Detector, DetectInput, Emit } from '../../../core/anomaly.js';
 import { ScoringCore } from '../score/core.js';
 import { explain } from '../score/explain.js';
-import { anomalyOf, ExpiringState, isNum, num, perDevice, type Check } from '../state.js';
+import { RowsByMeasurement } from '../rows.js';
+import { anomalyOf, isNum, num, type Check } from '../state.js';
 import type { SpikeConfig } from './config.js';
 import { coreParams } from './params.js';
 
@@ -12,8 +13,8 @@ const KIND = { level: 'spike', daily: 'contextual', range: 'new_range' } as cons
  * Every scored numeric field of every device through the scoring core (processors/anomaly/score):
  * spikes and level shifts against a forecast, values unusual for the time of day, values beyond
  * the range ever seen; each calibrated by a likelihood over the series' own history, one alert
- * per event. One Float32Array per device and measurement holds all its fields. Out-of-order
- * readings are scored on a copy, so they cannot bend the baseline.
+ * per event. A device's state is one row of a Float32Array table per measurement (processors/
+ * anomaly/rows.ts), holding all its scored fields.
  */
 export function spikeDetector(cfg: SpikeConfig): Detector {
   const cores = new Map<string, { field: string; core: ScoringCore; at: number }[]>();
@@ -31,28 +32,32 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
     }
     return l;
   };
-  const length = (m: string) => layout(m).reduce((a, e) => a + e.core.size, 0);
-  const states = new ExpiringState<Float32Array>();
-  // Stored as a plain array; one of another length was made under other fields and is refused.
-  const check: Check<Float32Array> = (j, m) => (Array.isArray(j) && j.length > 0 && j.length === length(m) && j.every((x) => isNum(x, m) !== undefined) ? Float32Array.from(j as number[]) : undefined);
+  // A device's row holds the state of every scored field of the measurement, one after another.
+  const rows = new RowsByMeasurement((m) => layout(m).reduce((a, e) => a + e.core.size, 0), (n) => new Float32Array(n));
+  // Stored as a plain array of the row's length (one of another length was made under other fields).
+  const decode: Check<number[]> = (j, m) => (Array.isArray(j) && j.every((x) => isNum(x, m) !== undefined) ? (j as number[]) : undefined);
   return {
     name: 'spike',
     reading(i: DetectInput, emit: Emit) {
       const m = i.entry.measurement;
-      if (!cfg.fields[m]) return;
-      const s = states.get(`${i.reading.device}|${m}`, i.reading.eventMs, () => new Float32Array(length(m)));
+      const table = rows.of(m);
+      if (!table) return;
+      const row = table.row(i.slot, i.reading.eventMs);
+      const d = table.chunk(row);
+      const o = table.offset(row);
       for (const { field, core, at } of layout(m)) {
         const v = num(i, field);
         if (v === undefined) continue;
-        const target = i.outOfOrder ? s.slice(at, at + core.size) : s;
-        const r = core.score(target, i.outOfOrder ? 0 : at, i.reading.eventMs, v);
+        // Out-of-order readings are scored on a copy, so they cannot bend the baseline.
+        const r = i.outOfOrder ? core.score(d.slice(o + at, o + at + core.size), 0, i.reading.eventMs, v) : core.score(d, o + at, i.reading.eventMs, v);
         if (!(r.alert || r.renamed) || !r.view) continue;
         const kind = r.view === 'level' && r.shift ? 'level_shift' : KIND[r.view];
         emit(anomalyOf(i, { detector: 'spike', kind, category: 'device-fault', field, value: v, score: Math.round(r.strength * 100) / 100, detail: explain(field, v, r), evidence: { view: r.view, likelihood: r.tail, expected: r.expected, noise: r.scale, z: Math.round(r.z * 100) / 100, hour: r.hour } }));
       }
     },
-    expire: (before) => states.expire(before),
-    size: () => states.size,
-    ...perDevice(states, check, (s) => Array.from(s)),
+    expire: (before) => rows.expire(before),
+    size: () => rows.size,
+    snapshot: (_device, slot) => rows.snapshot(slot, (row) => row),
+    restore: (_device, snap, slot) => rows.restore(slot, snap, decode),
   };
 }

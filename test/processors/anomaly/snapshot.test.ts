@@ -86,6 +86,7 @@ const seen = (as: Anomaly[]) => as.filter((a) => a.device !== undefined).map((a)
  */
 function handOver(r: Recording) {
   const b = new Harness();
+  b.engine.trackChanges();
   feed(b, r.first);
   const snaps = new Map<string, unknown>();
   for (const id of b.engine.takeDirty()) {
@@ -332,8 +333,12 @@ describe('warm hand-over: malformed snapshots are refused', () => {
     expect(s.detectors.spike).toEqual(snap.detectors.spike);
   });
 
-  it('tells which devices changed since the last call', () => {
+  it('tells which devices changed since the last call, once asked to track them', () => {
+    const untracked = new Harness();
+    untracked.run([only(untracked.device('mach', '220100', 1), 'machine')], untracked.clock, 5 * MIN);
+    expect(untracked.engine.takeDirty().size).toBe(0);
     const h = new Harness();
+    h.engine.trackChanges();
     const [a, b] = [only(h.device('mach', '220100', 1), 'machine'), only(h.device('mach', '220100', 2), 'machine')];
     const t = h.run([a, b], h.clock, 5 * MIN);
     expect([...h.engine.takeDirty()].sort()).toEqual([a.id, b.id].sort());
@@ -350,6 +355,7 @@ describe('warm hand-over: malformed snapshots are refused', () => {
 
   it('forgets a device another worker owns now: no state, no silence judged for it', () => {
     const h = new Harness();
+    h.engine.trackChanges();
     const meters = h.fleet.filter((d) => d.kind === 'meter' && d.region === '220100').slice(0, 4).map((d) => only(d, 'meter'));
     const gone = meters[0];
     const t = h.run(meters, h.clock, 20 * MIN);
