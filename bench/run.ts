@@ -327,7 +327,7 @@ function processMemoryRows(m: PipelineMemoryResult | undefined): string {
   return (
     `| (6) RSS of the pipeline process (\`${['node', m.nodeFlags, 'dist/cli/jlpipe.js start'].filter(Boolean).join(' ')}\`), ${m.devices.toLocaleString('en')} soil probes, every anomaly processor on, once all ${(m.devices * m.readingsPerDevice).toLocaleString('en')} readings are stored | **${m.on.rssMb} MB** (target < 500 MB); peak ${m.on.peakRssMb} MB; V8 heap ${m.on.heapUsedMb} MB used of ${m.on.heapTotalMb} MB, outside the heap (buffers, typed arrays) ${m.on.externalMb} MB |\n` +
     `| (6a) the same with the anomaly processors off | ${m.off.rssMb} MB (peak ${m.off.peakRssMb} MB) |\n` +
-    `| (6b) drain rate of that backlog, processors on / off (same run) | **${m.on.msgsPerS} / ${m.off.msgsPerS} msg/s**: with detection ${cost} (target: within 10 %) |\n`
+    `| (6b) drain rate of that backlog, processors on / off (same run${m.runs ? `, mean of ${m.runs.length / 2} alternating pairs: ${m.runs.map((r) => `${r.detection ? 'on' : 'off'} ${r.msgsPerS}`).join(', ')}` : ''}) | **${m.on.msgsPerS} / ${m.off.msgsPerS} msg/s**: with detection ${cost} (target: within 10 %) |\n`
   );
 }
 
