@@ -79,13 +79,13 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
         g.pairs++;
         g.expected += c[o + 3];
       }
-      const facts: RegionFacts = { sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, criticalInfrastructure: i.device.criticalInfrastructure };
+      const facts = (): RegionFacts => ({ sector: i.device.sector, region: i.device.region, code: i.entry.code, grade: i.entry.grade, criticalInfrastructure: i.device.criticalInfrastructure });
       if (regionPartials) {
         // Per window, not only the newest: several windows may pass between two reports (a fast replay).
         (g.windows ??= new RegionWindows()).count(window, r.eventMs);
-        g.facts = mergeFacts(g.facts, facts);
+        g.facts = mergeFacts(g.facts, facts());
       } else if (g.pairs >= MIN_REGION_PAIRS && over(g, window)) {
-        emit(regionFloodAnomaly(cfg, facts, g.n, g.expected, r.eventMs));
+        emit(regionFloodAnomaly(cfg, facts(), g.n, g.expected, r.eventMs));
       }
     },
     expire(before) {
