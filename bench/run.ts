@@ -405,7 +405,8 @@ How it is measured:
   flags of \`npm start\`), a registry of 100,000 soil probes, 3 readings from each queued in mosquitto
   for its session, every anomaly processor on, and the process's whole RSS (VmRSS in /proc) once all
   300,000 are stored in InfluxDB; V8's heap and external memory come from its /metrics. The same
-  backlog drained once with the processors off and once on, one after the other, gives (6b).
+  backlog drained with the processors off, then on, twice over, gives (6b): the mean of each, since
+  one pair alone differs by up to 20 % from run to run, in either direction.
 - Latency and throughput come from benchmarks, never from timed assertions in tests.
 
 ## The cost of detection
