@@ -13,6 +13,11 @@ export const deviceSchema = {
     region: { type: 'string', pattern: '^22[0-9]{4}$' },
     types: { type: 'array', minItems: 1, items: { type: 'string' }, uniqueItems: true },
     key: { type: 'string', pattern: '^([0-9a-fA-F]{2}){16,64}$', description: 'HMAC-SHA256 key (hex); messages must then be signed.' },
+    sigScheme: {
+      enum: ['v1', 'v2'],
+      default: 'v1',
+      description: 'How a keyed device signs (docs/DEVICES.md): v2 over the payload bytes as sent (MQTT 5 user property `sig`, or a `sig=` trailer line); v1 over canonical JSON in the payload\'s `sig` field (fielded devices).',
+    },
     criticalInfrastructure: { type: 'boolean', default: false },
   },
 } as const;
@@ -21,6 +26,6 @@ export const deviceSchema = {
 export type RawDevice = FromSchema<typeof deviceSchema>;
 
 /** A registered device; when `key` is present every message must carry a valid `sig`. */
-export type Device = Omit<RawDevice, 'key'> & { key?: Buffer };
+export type Device = Omit<RawDevice, 'key' | 'sigScheme'> & { key?: Buffer; sigScheme?: RawDevice['sigScheme'] };
 
 export type Registry = Map<string, Device>;

@@ -18,6 +18,8 @@ export interface RawMessage {
   receivedAt: number;
   /** MQTT DUP flag: the broker is redelivering a message it may have sent before. */
   dup?: boolean;
+  /** The MQTT 5 user property `sig`: a wire contract v2 signature carried outside the payload. */
+  sig?: string;
   /** Where a Kafka record came from (scale-out): its partition and offset. */
   kafka?: { partition: number; offset: number };
 }

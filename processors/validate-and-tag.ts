@@ -3,7 +3,7 @@ import type { Catalogue, CatalogueView } from '../core/catalogue.js';
 import type { Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
 import { eventTimeMs, validateEnvelope, type WirePayload } from './wire-payload.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
-import { verify } from '../core/signature.js';
+import { splitTrailer, verify, verifyV2 } from '../core/signature.js';
 import { parseTopic, sourceKey } from '../core/topic.js';
 
 /** What validating and tagging needs: the catalogue and registry in force, and the limits. */
@@ -113,9 +113,12 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   if (!catalogue.divisions.has(parts.region)) return reject('bad_topic', `region ${parts.region} is not in the catalogue`);
   if (msg.payload.length > ctx.maxPayloadBytes) return reject('payload_too_large', `${msg.payload.length} bytes > ${ctx.maxPayloadBytes}`);
 
+  // Wire contract v2 from an MQTT 3.1.1 device: the signed bytes, then a `sig=` trailer line.
+  const trailer = splitTrailer(msg.payload);
+  const bytes = trailer ? trailer.body : msg.payload;
   let body: unknown;
   try {
-    body = JSON.parse(msg.payload.toString('utf8'));
+    body = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     return reject('invalid_json', jsonError(e));
   }
@@ -145,7 +148,12 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   if (!device.types.includes(parts.messageType)) {
     return reject('device_mismatch', `device "${device.id}" may not send ${parts.messageType}`);
   }
-  if (device.key) {
+  const v2 = device.sigScheme === 'v2';
+  if (device.key && v2) {
+    const sig = msg.sig ?? trailer?.sig;
+    if (sig === undefined) return reject('bad_signature', 'missing signature from a keyed device (sigScheme v2: the MQTT 5 user property "sig", or a "sig=" trailer line)');
+    if (!verifyV2(device.key, msg.topic, bytes, sig)) return reject('bad_signature', 'signature does not match (sigScheme v2: HMAC-SHA256 of the topic, a line feed and the payload bytes as sent)');
+  } else if (device.key) {
     if (malformedSig) return reject('bad_signature', 'signature is malformed: sig must be 64 hex characters');
     if (payload.sig === undefined) return reject('bad_signature', 'missing signature from a keyed device');
     let ok: boolean;
@@ -156,7 +164,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
     }
     if (!ok) return reject('bad_signature', 'signature does not match');
   }
-  // An unkeyed device's sig is not checked, so a malformed one is a schema problem, not forgery.
+  // An unkeyed (or v2) device's `sig` field is not checked, so a malformed one is a schema problem, not forgery.
   if (malformedSig) return reject('schema_violation', 'envelope /sig must be 64 hex characters');
 
   if (!entry.validate(payload.data)) {

@@ -110,7 +110,9 @@ export class MqttSource implements Source {
       ack();
       return;
     }
-    this.onMessage({ msg: { topic, payload, receivedAt: Date.now(), dup: packet.dup }, ack, nack: (err) => this.nack(err) });
+    // A v2 signature (docs/DEVICES.md) comes as the user property `sig`; given twice it is an array, which no signature matches.
+    const sig = packet.properties?.userProperties?.sig;
+    this.onMessage({ msg: { topic, payload, receivedAt: Date.now(), dup: packet.dup, ...(sig !== undefined ? { sig: String(sig) } : {}) }, ack, nack: (err) => this.nack(err) });
   }
 
   /** A message handed back unsettled: the broker must deliver it again (see the class comment). */
