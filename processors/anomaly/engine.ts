@@ -211,6 +211,9 @@ export class DetectionEngine implements Stage {
     if (version !== SNAPSHOT_VERSION || typeof newest !== 'number' || !Number.isFinite(newest)) return false;
     if (typeof detectors !== 'object' || detectors === null || Array.isArray(detectors)) return false;
     const given = detectors as Record<string, unknown>;
+    // No entry may be newer than the device's newest event: its state would outlive the device's
+    // slot in the engine and pass to the next device given that slot (rows.ts).
+    if (Object.values(given).some((entries) => Array.isArray(entries) && entries.some((e) => Array.isArray(e) && typeof e[1] === 'number' && e[1] > newest))) return false;
     const done: { d: Detector; before: unknown }[] = [];
     // The device needs a slot before its rows can be restored (rows.ts).
     const known = this.newest.slotOf(id) !== undefined;

@@ -82,9 +82,12 @@ export class Rows<A extends Numbers = Float64Array> {
     this.at[r] = at;
   }
 
-  delete(slot: number): void {
+  /** Drops the row of device `slot`; `dropped` may read its numbers first. */
+  delete(slot: number, dropped?: (slot: number, d: A, o: number) => void): void {
     const r = this.peek(slot);
-    if (r !== undefined) this.release(r);
+    if (r === undefined) return;
+    dropped?.(slot, this.chunk(r), this.offset(r));
+    this.release(r);
   }
 
   /** Drops the rows untouched since `before`; `dropped` may read each one's numbers first. */
@@ -184,8 +187,11 @@ export class RowsByMeasurement<A extends Numbers = Float64Array> {
     return out.length ? out : undefined;
   }
 
-  /** Replaces the device's rows by decoded entries; `decode` gives a row of the measurement's width, or undefined when malformed. */
-  restore(slot: number, snap: unknown, decode: Check<number[]>): void {
+  /**
+   * Replaces the device's rows by decoded entries; `decode` gives a row of the measurement's
+   * width, or undefined when malformed. `dropped` sees each row replaced, as on expiry.
+   */
+  restore(slot: number, snap: unknown, decode: Check<number[]>, dropped?: (slot: number, d: A, o: number) => void): void {
     // A measurement the current config keeps no state for restores as none (an empty row).
     const entries = snap === undefined ? [] : decodeEntries(snap, (j, m) => {
       const w = this.widthOf(m);
@@ -193,7 +199,7 @@ export class RowsByMeasurement<A extends Numbers = Float64Array> {
       const row = decode(j, m);
       return row && row.length === w ? row : undefined;
     });
-    for (const t of this.tables.values()) t.delete(slot);
+    for (const t of this.tables.values()) t.delete(slot, dropped);
     for (const [m, at, row] of entries) if (row.length) this.of(m)!.set(slot, at, row);
   }
 }

@@ -45,6 +45,13 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
     if (c.fired || !floods(cfg, c.n, c.expected)) return false;
     return (c.fired = true);
   };
+  // A counter that goes (expired, or replaced by a restore) takes its pair off its region.
+  const uncount = (_slot: number, c: Float64Array, o: number) => {
+    const g = c[o + 4] >= 0 ? regions.peek(regionKeys[c[o + 4]]) : undefined;
+    if (!g) return;
+    g.pairs = Math.max(0, g.pairs - 1);
+    g.expected = Math.max(0, g.expected - c[o + 3]);
+  };
   return {
     name: 'flood',
     reading(i: DetectInput, emit: Emit) {
@@ -70,7 +77,9 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
         emit(anomalyOf(i, { detector: 'flood', kind: 'device', category: 'network-attack', value: n, detail: `more than ${n - 1} ${i.entry.messageType} messages in ${cfg.windowMs / 1000} s (expected ${perWindow.toFixed(1)})` }));
       }
       // The region's expected rate is the sum over the device/type pairs counted there (a pair
-      // is added with its counter's first reading and taken off when the counter expires).
+      // is added with its counter's first reading and taken off when the counter expires or is
+      // restored). The counter keeps its region's number: a device moved to another region by a
+      // reload is counted in its old one until its counter expires.
       const paired = c[o + 4] >= 0;
       const k = paired ? c[o + 4] : regionNumber(i.device);
       const g = regions.get(regionKeys[k], r.eventMs, () => ({ window, n: 0, fired: false, expected: 0, pairs: 0 }));
@@ -89,22 +98,23 @@ export function floodDetector(cfg: FloodConfig, regionPartials = false): Detecto
       }
     },
     expire(before) {
-      devices.expire(before, (_slot, c, o) => {
-        const g = c[o + 4] >= 0 ? regions.peek(regionKeys[c[o + 4]]) : undefined;
-        if (!g) return;
-        g.pairs = Math.max(0, g.pairs - 1);
-        g.expected = Math.max(0, g.expected - c[o + 3]);
-      });
+      devices.expire(before, uncount);
       regions.expire(before);
     },
     size: () => devices.size,
     // Device counters only: region counts are not a device's (they sum over workers instead).
     // A restored counter is counted in its region with its next reading here.
     snapshot: (_device, slot) => devices.snapshot(slot, ([window, n, fired, expected]) => ({ window, n, fired: fired === 1, expected })),
-    restore: (_device, snap, slot) => devices.restore(slot, snap, (j, k) => {
-      const c = counter(j, k);
-      return c && [c.window, c.n, c.fired ? 1 : 0, c.expected, -1];
-    }),
+    restore: (_device, snap, slot) =>
+      devices.restore(
+        slot,
+        snap,
+        (j, k) => {
+          const c = counter(j, k);
+          return c && [c.window, c.n, c.fired ? 1 : 0, c.expected, -1];
+        },
+        uncount,
+      ),
     regionPartials(watermark: number): FloodPartial[] {
       const out: FloodPartial[] = [];
       for (const [, g] of regions.entries()) {

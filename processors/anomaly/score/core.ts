@@ -128,6 +128,15 @@ export class ScoringCore {
     return new Float32Array(this.size);
   }
 
+  /**
+   * A state saved before SPIKED was added to the header (2026-12), in today's layout: a worker of
+   * the previous release hands over states one number shorter. Undefined for any other length.
+   */
+  fromPreviousLayout(old: readonly number[]): number[] | undefined {
+    if (old.length !== this.size - 1) return undefined;
+    return [...old.slice(0, SPIKED), 0, ...old.slice(SPIKED)];
+  }
+
   /** Scores `x` at event time `ms` against the state at offset `o` of `s`, then learns from it. */
   score(s: Float32Array, o: number, ms: number, x: number): PointScore {
     const p = this.p;

@@ -41,14 +41,13 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
   /** Counts each region's known and silent devices, raising each device's silence once. */
   function scan(watermark: number, emit: Emit, watermarkOf?: (device: string) => number): Map<string, Counts> {
     const regions = new Map<string, Counts>();
-    changed = false;
-    nextQuiet = Infinity;
+    let quietFrom = Infinity;
     // The same counts by sector, then region: found per device without building a key string.
     const bySector = new Map<string, Map<string, Counts>>();
     for (const [id, d] of devices.entries()) {
       const at = watermarkOf ? watermarkOf(id) : watermark;
       const quiet = isQuiet(cfg, d.last, d.cycle, at);
-      if (!quiet) nextQuiet = Math.min(nextQuiet, d.last + Math.max(cfg.minSilenceMs, cfg.factor * d.cycle));
+      if (!quiet) quietFrom = Math.min(quietFrom, d.last + Math.max(cfg.minSilenceMs, cfg.factor * d.cycle));
       else if (!d.silent) {
         d.silent = true;
         emit({ detector: 'silence', kind: 'device', category: 'device-fault', baseLevel: 4, sector: d.sector, region: d.region, device: id, code: d.code, grade: d.grade, criticalInfrastructure: d.critical, eventMs: at, detail: `no reading for ${Math.round((at - d.last) / 1000)} s (update cycle ${d.cycle / 1000} s)` });
@@ -66,6 +65,9 @@ export function silenceDetector(cfg: SilenceConfig, regionPartials = false): Det
       g.critical ||= d.critical;
       g.grade = higherGrade(g.grade, d.grade);
     }
+    // Only a whole scan may be reused: an emit that throws leaves `changed` set, so the next tick scans again.
+    changed = false;
+    nextQuiet = quietFrom;
     return (last = regions);
   }
 

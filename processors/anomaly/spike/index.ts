@@ -34,8 +34,21 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
   };
   // A device's row holds the state of every scored field of the measurement, one after another.
   const rows = new RowsByMeasurement((m) => layout(m).reduce((a, e) => a + e.core.size, 0), (n) => new Float32Array(n));
-  // Stored as a plain array of the row's length (one of another length was made under other fields).
-  const decode: Check<number[]> = (j, m) => (Array.isArray(j) && j.every((x) => isNum(x, m) !== undefined) ? (j as number[]) : undefined);
+  // Stored as a plain array of the row's length (one of another length was made under other
+  // fields); a row of the previous release's layout (one number less per field) is brought up to date.
+  const decode: Check<number[]> = (j, m) => {
+    if (!Array.isArray(j) || !j.every((x) => isNum(x, m) !== undefined)) return undefined;
+    const row = j as number[];
+    const l = layout(m);
+    if (row.length !== l.reduce((a, e) => a + e.core.size - 1, 0)) return row;
+    const out: number[] = [];
+    let at = 0;
+    for (const { core } of l) {
+      out.push(...core.fromPreviousLayout(row.slice(at, at + core.size - 1))!);
+      at += core.size - 1;
+    }
+    return out;
+  };
   return {
     name: 'spike',
     reading(i: DetectInput, emit: Emit) {
@@ -50,7 +63,8 @@ export function spikeDetector(cfg: SpikeConfig): Detector {
         if (v === undefined) continue;
         // Out-of-order readings are scored on a copy, so they cannot bend the baseline.
         const r = i.outOfOrder ? core.score(d.slice(o + at, o + at + core.size), 0, i.reading.eventMs, v) : core.score(d, o + at, i.reading.eventMs, v);
-        if (!(r.alert || r.renamed) || !r.view) continue;
+        // A rename on an out-of-order copy is not kept by the state, so the next reading would say it again.
+        if (!(r.alert || (r.renamed && !i.outOfOrder)) || !r.view) continue;
         const kind = r.view === 'level' && r.shift ? 'level_shift' : KIND[r.view];
         emit(anomalyOf(i, { detector: 'spike', kind, category: 'device-fault', field, value: v, score: Math.round(r.strength * 100) / 100, detail: explain(field, v, r), evidence: { view: r.view, likelihood: r.tail, expected: r.expected, noise: r.scale, z: Math.round(r.z * 100) / 100, hour: r.hour } }));
       }
