@@ -19,6 +19,7 @@ import { EmbeddedBroker } from '../ingest/mqtt/embedded-broker.js';
 import { MqttSource } from '../ingest/mqtt/source.js';
 import { DetectionEngine } from '../processors/anomaly/engine.js';
 import { validateAndTag, type TagContext } from '../processors/validate-and-tag.js';
+import { UnknownFieldsReport } from '../processors/unknown-fields.js';
 import { hashToken, type ApiToken } from '../server/auth.js';
 import { buildHttp } from '../server/http.js';
 import { buildMetrics } from '../server/metrics.js';
@@ -57,6 +58,7 @@ interface Stages {
   subscriptions: SubscriptionStore;
   dispatcher: AlertDispatcher;
   statistics: PipelineStats;
+  unknownFields: UnknownFieldsReport;
   influx: InfluxConnection;
   spool: Spool;
   deadLetters: DeadLetterSink;
@@ -85,6 +87,7 @@ export class Pipeline implements Stages {
   readonly subscriptions!: SubscriptionStore;
   readonly dispatcher!: AlertDispatcher;
   readonly statistics!: PipelineStats;
+  readonly unknownFields!: UnknownFieldsReport;
   readonly influx!: InfluxConnection;
   readonly spool!: Spool;
   readonly deadLetters!: DeadLetterSink;
@@ -148,8 +151,9 @@ export class Pipeline implements Stages {
       started.push(spool);
       const deadLetters = new DeadLetterSink(join(config.dataDir, 'dlq'), config.deadLetter.payloadLimit, log, config.deadLetter.publish ? publish : undefined);
       started.push(deadLetters);
+      const unknownFields = new UnknownFieldsReport(log);
       const runtime = new Runtime({
-        flow: { decode: (msg) => validateAndTag(tag, msg), stages: [detection, statistics] },
+        flow: { decode: (msg) => validateAndTag(tag, msg), stages: [detection, statistics, unknownFields] },
         output: influx.writer ? new InfluxOutput(influx.writer) : new NoOutput(),
         spool,
         deadLetters,
@@ -179,6 +183,7 @@ export class Pipeline implements Stages {
         subscriptions,
         dispatcher,
         statistics,
+        unknownFields,
         influx,
         spool,
         deadLetters,
@@ -227,6 +232,7 @@ export class Pipeline implements Stages {
         influxUp: () => this.runtime.health().outputUp,
         anomalies: () => this.detection.stats().anomalies,
         late: () => this.detection.stats().late,
+        unknownFields: () => ({ messages: this.unknownFields.messages, devices: Object.keys(this.unknownFields.devices()).length }),
         incidents: () => this.incidents.counts(),
         outboxPending: () => this.dispatcher.outbox.size,
         deliveryFailures: () => this.dispatcher.failures,

@@ -19,6 +19,7 @@ import { V1Writer } from '../storage/influx/v1-writer.js';
 import { loadRegistry } from '../config/devices.js';
 import type { Reading } from '../core/types.js';
 import { detectionMemory } from './detection-memory.js';
+import { signatureCost, type SignatureCost } from './signature-cost.js';
 import { pipelineMemory, type PipelineMemoryResult } from './pipeline-memory.js';
 import { kafkaBench, kafkaMarkdown } from './kafka.js';
 import { countAll, dropSession, log, percentile, prepareSession, publishBacklog, waitForIdle } from './shared.js';
@@ -244,6 +245,7 @@ export async function runBenchmarks(o: BenchOptions) {
     log(`    ${memory.stateMb} MB of state (${memory.bytesPerDevice} bytes per device), process RSS ${memory.rssMb} MB`);
     log('(6) the pipeline in its own process: 100,000 soil probes x 3 readings, RSS once all are stored');
     const processMemory = await pipelineMemory({ dir, mqttUrl: mosquitto.url, influxUrl: influxd.url });
+    const signatures = measureSignatures(dir);
     const slower = Math.min(drain, influxRate);
     const result = {
       date: new Date().toISOString(),
@@ -256,6 +258,7 @@ export async function runBenchmarks(o: BenchOptions) {
       detection_cost: Number((1 - pipelineRate / noDetectRate).toFixed(3)),
       detection_memory: memory,
       pipeline_memory: processMemory,
+      signature_cost: signatures,
       anomalies_during_run: pipeline.detection.stats().anomalies,
       ratio_to_slower_limit: Number((pipelineRate / slower).toFixed(3)),
       latency_rate_msgs_per_s: half.rate,
@@ -290,7 +293,7 @@ export async function runBenchmarks(o: BenchOptions) {
 export type BenchResult = Awaited<ReturnType<typeof runBenchmarks>>;
 
 /** Figures benchmarks.json gained after its first runs: a file of an earlier run lacks them. */
-type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'pipeline_memory' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s' | 'kafka';
+type AddedLater = 'pipeline_without_detection_msgs_per_s' | 'detection_cost' | 'detection_memory' | 'pipeline_memory' | 'signature_cost' | 'anomalies_during_run' | 'latency_breakdown' | 'influxd_idle_wait_s' | 'latency_warmup_s' | 'kafka';
 
 /** A benchmarks.json of this run or of an earlier one (what `jlpipe bench --report-only` reads). */
 export type BenchReport = Omit<BenchResult, AddedLater> & Partial<Pick<BenchResult, AddedLater>>;
@@ -318,6 +321,38 @@ export async function runMemoryOnly(outDir: string): Promise<PipelineMemoryResul
     await influxd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** (7): ingest's CPU per message with each signature scheme, logged. */
+function measureSignatures(dir: string): SignatureCost {
+  log('(7) ingest CPU per keyed meter message: wire contract v1 (canonical JSON) against v2 (the bytes as sent)');
+  const c = signatureCost(dir);
+  log(`    v1 ${c.v1Us} us, v2 ${c.v2Us} us, unsigned ${c.unsignedUs} us per message`);
+  return c;
+}
+
+/**
+ * Runs only (7) and writes its figures into the benchmarks.json in `outDir` (of an earlier full
+ * run), then BENCHMARKS.md from the whole file.
+ */
+export function runSignaturesOnly(outDir: string): SignatureCost {
+  const dir = join(tmpdir(), `jl-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const c = measureSignatures(dir);
+    const file = join(outDir, 'benchmarks.json');
+    const report = { ...(JSON.parse(readFileSync(file, 'utf8')) as BenchReport), signature_cost: c };
+    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(outDir, 'BENCHMARKS.md'), markdown(report));
+    return c;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function signatureRow(c: SignatureCost | undefined): string {
+  if (!c) return '| (7) ingest CPU per keyed message, signature v1 against v2 | not measured |\n';
+  return `| (7) ingest CPU per keyed meter message (validate and tag, one process, the same payloads, best of 5 x ${c.messages.toLocaleString('en')}): signature v1 (canonical JSON) / v2 (the bytes as sent) / unsigned | **${c.v1Us} / ${c.v2Us} / ${c.unsignedUs} us**: v2 costs ${Math.round((c.v2Us / c.v1Us) * 100)} % of v1 |\n`;
 }
 
 /** The row of (6), the pipeline process's memory and its throughput with and without detection. */
@@ -383,7 +418,7 @@ ${r.machine.mosquitto}; ${r.machine.influxd} (Debian packages, private instances
 | (4b) the same at ${r.latency_quarter_rate_msgs_per_s} msg/s (a quarter of (3)), p50 / p99 | ${r.latency_quarter_p50_ms} ms / ${r.latency_quarter_p99_ms} ms |
 | (4c) where the time goes: publish -> received by the pipeline, p99; each InfluxDB write, p50 / p99 | half rate: ${breakdown(r.latency_breakdown?.half)}; quarter rate: ${breakdown(r.latency_breakdown?.quarter)} |
 | CPU of the pipeline process during (3) | ${Math.round(r.pipeline_cpu_share_of_one_core * 100)} % of one core |
-${processMemoryRows(r.pipeline_memory)}| peak RSS of the benchmark process, which hosts the pipeline (and the benchmark's own buffers) | **${r.rss_mb} MB** |
+${processMemoryRows(r.pipeline_memory)}${signatureRow(r.signature_cost)}| peak RSS of the benchmark process, which hosts the pipeline (and the benchmark's own buffers) | **${r.rss_mb} MB** |
 | points counted in InfluxDB after the run / expected | ${r.stored_points_checked} / ${r.expected_points} |
 
 How it is measured:

@@ -348,9 +348,14 @@ program
   .option('--latency-seconds <n>', 'duration of the latency run', '20')
   .option('--report-only', 'rewrite BENCHMARKS.md from the benchmarks.json of an earlier run')
   .option('--memory-only', 'run only (6), the pipeline process with 100,000 devices, into the benchmarks.json of an earlier run')
-  .action((o: { out: string; messages: string; latencySeconds: string; reportOnly?: boolean; memoryOnly?: boolean }) =>
+  .option('--signatures-only', 'run only (7), ingest CPU per message with signature v1 and v2, into the benchmarks.json of an earlier run')
+  .action((o: { out: string; messages: string; latencySeconds: string; reportOnly?: boolean; memoryOnly?: boolean; signaturesOnly?: boolean }) =>
     run(async () => {
-      const { runBenchmarks, runMemoryOnly, markdown } = await import('../bench/run.js');
+      const { runBenchmarks, runMemoryOnly, runSignaturesOnly, markdown } = await import('../bench/run.js');
+      if (o.signaturesOnly) {
+        runSignaturesOnly(o.out);
+        return;
+      }
       if (o.memoryOnly) {
         await runMemoryOnly(o.out);
         process.exit(0);

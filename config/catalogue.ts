@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError } from '../core/errors.js';
 import type { FromSchema } from 'json-schema-to-ts';
-import type { Catalogue, CatalogueEntry, Division, FieldType, RawCatalogueEntry } from '../core/catalogue.js';
+import { RESERVED_FIELDS, type Catalogue, type CatalogueEntry, type Division, type FieldType, type RawCatalogueEntry } from '../core/catalogue.js';
 import { makeAjv } from './ajv.js';
 import { catalogueSchema, supplementSchema } from './schemas/catalogue.schema.js';
 import { readYamlFile, validateYaml, type YamlFile } from './yaml-file.js';
@@ -26,11 +26,6 @@ const SCHEMA_TYPES: Record<string, FieldType> = { number: 'float', integer: 'int
 
 // InfluxDB 1.x drops a field named `time` (and answers 204); `seq` is the envelope's, stored on
 // every point: a data field of either name would be lost without an error.
-const RESERVED_FIELDS: Record<string, string> = {
-  time: 'is reserved: InfluxDB drops a field named "time" without an error',
-  seq: 'is reserved: every point stores the envelope\'s "seq" under that name',
-};
-
 /** Where each loaded entry is written: its index in its file and the file's line lookup. */
 const origins = new WeakMap<CatalogueEntry, { index: number; yaml: YamlFile }>();
 
@@ -63,7 +58,8 @@ function compileEntry(yaml: YamlFile, index: number, raw: RawCatalogueEntry, ajv
   }
   let validate: ValidateFunction;
   try {
-    validate = ajv.compile(schema);
+    // Unknown fields are judged by ingest (unknownFields) unless the entry rejects them.
+    validate = ajv.compile(raw.unknownFields === 'reject' ? schema : { ...schema, additionalProperties: true });
   } catch (e) {
     fail('/schema', `invalid JSON Schema: ${(e as Error).message}`, ['schema']);
   }

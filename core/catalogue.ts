@@ -43,8 +43,20 @@ export const catalogueEntrySchema = {
     updateCycle: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$' },
     personalFields: { type: 'array', items: { type: 'string' }, default: [] },
     cardinalityBudget: { type: 'integer', minimum: 1, default: 10000 },
+    unknownFields: {
+      enum: ['store', 'drop', 'reject'],
+      default: 'drop',
+      description: 'Data fields the schema does not name (a firmware update adding one): drop them and store the rest, store them too (numbers as float), or reject the message. Unknown names are reported once per device.',
+    },
   },
 } as const;
+
+/** Field names a catalogue schema may not use, and why. */
+export const RESERVED_FIELDS: Record<string, string> = {
+  time: 'is reserved: InfluxDB drops a field named "time" without an error',
+  seq: 'is reserved: every point stores the envelope\'s "seq" under that name',
+};
+
 
 export type Division = FromSchema<typeof divisionSchema>;
 /** A catalogue entry as written in the file, defaults filled. */

@@ -79,6 +79,8 @@ export interface Reading {
   receivedAt: number;
   /** Redelivered by the broker (MQTT DUP): a repeated seq is then not a replay. */
   dup?: boolean;
+  /** Data fields the catalogue entry does not name: stored or dropped by its `unknownFields`. */
+  unknownFields?: string[];
 }
 
 export const REJECT_REASONS = [

@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv';
-import type { Catalogue, CatalogueView } from '../core/catalogue.js';
-import type { Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
-import { eventTimeMs, validateEnvelope, type WirePayload } from './wire-payload.js';
+import { RESERVED_FIELDS, type Catalogue, type CatalogueView } from '../core/catalogue.js';
+import type { FieldValue, Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
+import { eventTimeMs, TS_FORMS, validateEnvelope, type WirePayload } from './wire-payload.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
 import { splitTrailer, verify, verifyV2 } from '../core/signature.js';
 import { parseTopic, sourceKey } from '../core/topic.js';
@@ -134,6 +134,7 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   }
   if (!validateEnvelope(body)) {
     const e = validateEnvelope.errors![0];
+    if (e.instancePath === '/ts') return reject('schema_violation', `envelope /ts must be ${TS_FORMS}`);
     return reject('schema_violation', `envelope ${e.instancePath || '/'} ${e.message}`);
   }
   const payload: WirePayload = body;
@@ -173,12 +174,24 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
     return reject('schema_violation', `data${e.instancePath} ${e.message}${extra}`, rangeSignal(e, payload.data));
   }
   const eventMs = eventTimeMs(payload.ts);
-  if (Number.isNaN(eventMs)) return reject('schema_violation', 'ts is outside 2000-2100');
+  if (Number.isNaN(eventMs)) return reject('schema_violation', `ts must be ${TS_FORMS}`);
   if (eventMs > now + ctx.futureToleranceMs) return reject('schema_violation', `ts is ${eventMs - now} ms in the future`, { kind: 'future_ts', eventMs });
 
   const fields: Reading['fields'] = {};
+  let unknown: string[] | undefined;
   for (const [name, value] of Object.entries(payload.data)) {
-    const type = entry.fieldTypes[name];
+    // Own properties only: `__proto__` would find Object.prototype.
+    const type = Object.hasOwn(entry.fieldTypes, name) ? entry.fieldTypes[name] : undefined;
+    if (type === undefined) {
+      // A name no field could have (`__proto__`, spaces, upper case) is not a firmware update.
+      if (!FIELD_NAME.test(name)) return reject('schema_violation', `data field name ${JSON.stringify(name.slice(0, 64))} is not a field name (lower-case snake_case)`);
+      // Not in the schema (the entry's unknownFields is not reject, or validation would have
+      // refused it): stored as its JSON type when the entry says store and it can be a field.
+      (unknown ??= []).push(name);
+      const as = entry.unknownFields === 'store' ? storableAs(name, value) : undefined;
+      if (as) fields[name] = { type: as, value: value as FieldValue };
+      continue;
+    }
     if (typeof value === 'string') {
       if (!isWellFormed(value)) return reject('schema_violation', `data/${name} is not well-formed Unicode`);
       fields[name] = { type, value: entry.personalFields.includes(name) ? pseudonymise(ctx.pseudonymKey, value) : value };
@@ -216,6 +229,19 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
       seq: payload.seq,
       receivedAt: msg.receivedAt,
       ...(msg.dup ? { dup: true } : {}),
+      ...(unknown ? { unknownFields: unknown } : {}),
     },
   };
+}
+
+/** What a catalogue field name looks like (config/catalogue.ts enforces it for the schema's). */
+const FIELD_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** The field type an unknown field is stored as: numbers as float (a later integer would conflict), none for what cannot be a field. */
+function storableAs(name: string, value: unknown): 'float' | 'string' | 'boolean' | undefined {
+  if (Object.hasOwn(RESERVED_FIELDS, name)) return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? 'float' : undefined;
+  if (typeof value === 'boolean') return 'boolean';
+  if (typeof value === 'string') return isWellFormed(value) && value.length <= 1024 ? 'string' : undefined;
+  return undefined;
 }

@@ -9,6 +9,8 @@ export interface MetricsSource {
   influxUp(): boolean;
   anomalies(): Record<string, number>;
   late(): number;
+  /** Messages with data fields their catalogue entry does not name, and the devices that sent them (issue 13). */
+  unknownFields?(): { messages: number; devices: number };
   incidents(): Record<string, number>;
   outboxPending(): number;
   deliveryFailures(): number;
@@ -104,6 +106,11 @@ export function buildMetrics(src: MetricsSource): Registry {
   });
   new Gauge({ name: 'jl_alerts_outbox_pending', help: 'Alerts waiting for delivery.', registers: [registry], collect() { this.set(src.outboxPending()); } });
   new Counter({ name: 'jl_alert_delivery_failures_total', help: 'Failed alert delivery attempts.', registers: [registry], collect() { this.reset(); this.inc(src.deliveryFailures()); } });
+  if (src.unknownFields) {
+    const read = src.unknownFields.bind(src);
+    new Counter({ name: 'jl_unknown_field_messages_total', help: 'Stored messages that carried data fields their catalogue entry does not name (dropped or stored by its unknownFields).', registers: [registry], collect() { this.reset(); this.inc(read().messages); } });
+    new Gauge({ name: 'jl_unknown_field_devices', help: 'Devices that sent data fields their catalogue entry does not name.', registers: [registry], collect() { this.set(read().devices); } });
+  }
   if (src.runtime) runtimeMetrics(registry, src.runtime.bind(src));
   if (src.kafka) kafkaMetrics(registry, src.kafka.bind(src));
   return registry;
