@@ -350,9 +350,9 @@ export function runSignaturesOnly(outDir: string): SignatureCost {
   }
 }
 
-function signatureRow(c: SignatureCost | undefined): string {
+function signatureRow(c: (Omit<SignatureCost, 'date'> & { date?: string }) | undefined): string {
   if (!c) return '| (7) ingest CPU per keyed message, signature v1 against v2 | not measured |\n';
-  return `| (7) ingest CPU per keyed meter message (validate and tag, one process, the same payloads, best of 5 x ${c.messages.toLocaleString('en')}): signature v1 (canonical JSON) / v2 (the bytes as sent) / unsigned | **${c.v1Us} / ${c.v2Us} / ${c.unsignedUs} us**: v2 costs ${Math.round((c.v2Us / c.v1Us) * 100)} % of v1 |\n`;
+  return `| (7) ingest CPU per keyed meter message (validate and tag, one process, the same payloads, best of 5 x ${c.messages.toLocaleString('en')}): signature v1 (canonical JSON) / v2 (the bytes as sent) / unsigned | **${c.v1Us} / ${c.v2Us} / ${c.unsignedUs} us**: v2 costs ${Math.round((c.v2Us / c.v1Us) * 100)} % of v1${c.date ? ` (measured ${c.date.slice(0, 10)})` : ''} |\n`;
 }
 
 /** The row of (6), the pipeline process's memory and its throughput with and without detection. */

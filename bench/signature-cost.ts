@@ -8,6 +8,8 @@ import type { RawMessage } from '../core/types.js';
 import { validateAndTag, type TagContext } from '../processors/validate-and-tag.js';
 
 export interface SignatureCost {
+  /** When measured (with `--signatures-only`, later than the rest of the file). */
+  date: string;
   messages: number;
   /** CPU time of validating and tagging one signed meter message, µs (best of the rounds). */
   v1Us: number;
@@ -58,5 +60,5 @@ export function signatureCost(dir: string, messages = 50_000, rounds = 5): Signa
     }
   }
   const us = (x: number) => Math.round(x * 100) / 100;
-  return { messages, v1Us: us(best.v1), v2Us: us(best.v2), unsignedUs: us(best.plain) };
+  return { date: new Date().toISOString(), messages, v1Us: us(best.v1), v2Us: us(best.v2), unsignedUs: us(best.plain) };
 }
