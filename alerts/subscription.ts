@@ -1,7 +1,7 @@
 import { GRADE_RANK } from '../config/catalogue.js';
 import type { FromSchema } from 'json-schema-to-ts';
 import { CATEGORIES } from '../core/anomaly.js';
-import { SECTORS } from '../core/types.js';
+import { SECTOR_NAME } from '../core/types.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
 
@@ -19,7 +19,7 @@ export const subscriptionInputSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        sectors: { type: 'array', items: { enum: SECTORS } },
+        sectors: { type: 'array', items: { type: 'string', pattern: SECTOR_NAME } },
         regions: { type: 'array', items: { type: 'string', pattern: '^22\\d{4}$' }, description: 'Division codes; a city code (ending 00) also matches its counties.' },
         categories: { type: 'array', items: { enum: [...CATEGORIES] } },
         minLevel: { type: 'integer', enum: [1, 2, 3, 4], default: 4, description: 'Least severe level delivered: 4 = all, 3 = III and above, ...' },

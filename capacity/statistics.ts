@@ -3,7 +3,7 @@ import type { CatalogueEntry, CatalogueView } from '../core/catalogue.js';
 import type { Registry } from '../core/device.js';
 import type { Stage } from '../core/runtime/runtime.js';
 import type { Anomaly } from '../core/anomaly.js';
-import { SECTORS, type Outcome, type RawMessage, type Reading } from '../core/types.js';
+import type { Outcome, RawMessage, Reading } from '../core/types.js';
 import type { CapacityConfig } from './config.js';
 
 /** Province-wide division code: the region of a finding about the whole province. */
@@ -87,7 +87,7 @@ export class PipelineStats implements Stage {
   observe(outcome: Outcome, msg: RawMessage): void {
     if (!outcome.ok) {
       const [sector, region] = outcome.rejection.source.split('/');
-      const key = `${outcome.rejection.reason}|${(SECTORS as readonly string[]).includes(sector) ? sector : 'unknown'}|${/^[0-9]{6}$/.test(region ?? '') ? region : 'unknown'}`;
+      const key = `${outcome.rejection.reason}|${this.ctx.catalogue().sectors.has(sector) ? sector : 'unknown'}|${/^[0-9]{6}$/.test(region ?? '') ? region : 'unknown'}`;
       this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
       return;
     }

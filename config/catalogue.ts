@@ -137,5 +137,5 @@ export function loadCatalogue(file: string): Catalogue {
     const s = validateYaml<RawSupplement>(supYaml, validateSupplement);
     addAll(supYaml, s.divisions ?? [], s.entries);
   }
-  return { version: raw.version, file: path, divisions, entries, byType };
+  return { version: raw.version, file: path, divisions, entries, byType, sectors: new Set(entries.map((e) => e.sector)) };
 }

@@ -132,6 +132,7 @@ export function loadRegistry(file: string, catalogue?: Catalogue): Registry {
     if (registry.has(d.id)) fail(i, '/id', `duplicate device id "${d.id}"`, ['id']);
     if (catalogue) {
       if (!catalogue.divisions.has(d.region)) fail(i, '/region', `region ${d.region} is not a division of catalogue ${catalogue.version}`, ['region']);
+      if (!catalogue.sectors.has(d.sector)) fail(i, '/sector', `sector ${d.sector} is not a sector of catalogue ${catalogue.version} (${[...catalogue.sectors].join(', ')})`, ['sector']);
       let checked = knownTypes.get(d.sector);
       if (!checked) knownTypes.set(d.sector, (checked = new Set()));
       for (let j = 0; j < d.types.length; j++) {

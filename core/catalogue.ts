@@ -5,7 +5,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 import type { Registry } from './device.js';
-import { SECTORS } from './types.js';
+import { SECTOR_NAME } from './types.js';
 
 export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
 
@@ -31,7 +31,7 @@ export const catalogueEntrySchema = {
     name: { type: 'string', minLength: 1 },
     alias: { type: 'string' },
     summary: { type: 'string', minLength: 1 },
-    sector: { enum: SECTORS },
+    sector: { type: 'string', pattern: SECTOR_NAME, description: 'The sector: every sector the pipeline knows is one that a catalogue entry names.' },
     messageType: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,31}$' },
     provider: { type: 'string', minLength: 1 },
     providerCode: { type: 'string', minLength: 1 },
@@ -84,6 +84,8 @@ export interface Catalogue {
   file: string;
   divisions: Map<string, Division>;
   entries: CatalogueEntry[];
+  /** The sectors the entries name: the only ones the pipeline knows. */
+  sectors: Set<string>;
   /** Entry by `sector/messageType`. */
   byType: Map<string, CatalogueEntry>;
 }

@@ -1,6 +1,6 @@
 /** A registered device (SPEC 2): where it may send, what, and its key. No I/O here. */
 import type { FromSchema } from 'json-schema-to-ts';
-import { SECTORS } from './types.js';
+import { SECTOR_NAME } from './types.js';
 
 /** JSON Schema of one device of the registry (config/schemas/devices.schema.ts lists them). */
 export const deviceSchema = {
@@ -9,7 +9,7 @@ export const deviceSchema = {
   required: ['id', 'sector', 'region', 'types'],
   properties: {
     id: { type: 'string', pattern: '^[^\\s/+#\\u0000-\\u001f\\u007f]{0,63}[^\\s/+#\\u0000-\\u001f\\u007f\\\\]$', description: 'Device id as it appears in the topic.' },
-    sector: { enum: SECTORS },
+    sector: { type: 'string', pattern: SECTOR_NAME, description: 'A sector of the catalogue.' },
     region: { type: 'string', pattern: '^22[0-9]{4}$' },
     types: { type: 'array', minItems: 1, items: { type: 'string' }, uniqueItems: true },
     key: { type: 'string', pattern: '^([0-9a-fA-F]{2}){16,64}$', description: 'HMAC-SHA256 key (hex); messages must then be signed.' },

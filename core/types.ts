@@ -7,8 +7,12 @@
  * `nack` when the runtime gives it back unsettled (see Envelope).
  */
 
-export const SECTORS = ['agri', 'v2x', 'energy', 'iiot'] as const;
-export type Sector = (typeof SECTORS)[number];
+/**
+ * A sector (agri, v2x, energy, iiot, ...): the catalogue's entries say which exist, so a new one
+ * (water) is a catalogue change. What a sector name may look like is fixed here.
+ */
+export type Sector = string;
+export const SECTOR_NAME = '^[a-z][a-z0-9_]{0,31}$';
 
 /** A message exactly as it came off the wire. */
 export interface RawMessage {

@@ -92,7 +92,9 @@ function sameMsClash(ctx: TagContext, device: string, messageType: string, ms: n
 export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now()): Outcome {
   const catalogue = ctx.catalogue();
   // The topic's parts, or why the topic has none; then its catalogue entry, if any.
-  const parts = parseTopic(msg.topic);
+  const parsed = parseTopic(msg.topic);
+  // The sectors are the catalogue's: a new one (water) is a catalogue change, not a code change.
+  const parts = typeof parsed === 'string' || catalogue.sectors.has(parsed.sector) ? parsed : `unknown sector "${parsed.sector}" (the catalogue has ${[...catalogue.sectors].join(', ')})`;
   const entry = typeof parts === 'string' ? undefined : catalogue.byType.get(`${parts.sector}/${parts.messageType}`);
   const reject = (reason: RejectReason, detail: string, signal?: RejectSignal): Outcome => ({
     ok: false,
