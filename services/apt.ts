@@ -19,10 +19,18 @@ export function which(bin: string): string | undefined {
  * Throws with a clear message when neither works.
  */
 export function ensureDebianBinary(bin: string, pkg: string, log: (msg: string) => void = console.error): string {
-  const found = which(bin);
-  if (found) return found;
-  if (process.getuid?.() !== 0) throw new Error(`${bin} not found; install the Debian package "${pkg}" (apt-get install ${pkg})`);
-  log(`${bin} not found: installing Debian package ${pkg} ...`);
+  ensureDebianPackage(pkg, () => which(bin) !== undefined, bin, log);
+  return which(bin)!;
+}
+
+/**
+ * Installs Debian package `pkg` unless `present()` already holds (a binary on PATH, a Python
+ * module importable), when we are root. Throws with a clear message, naming `what`, otherwise.
+ */
+export function ensureDebianPackage(pkg: string, present: () => boolean, what: string, log: (msg: string) => void = console.error): void {
+  if (present()) return;
+  if (process.getuid?.() !== 0) throw new Error(`${what} not found; install the Debian package "${pkg}" (apt-get install ${pkg})`);
+  log(`${what} not found: installing Debian package ${pkg} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
     execFileSync('apt-get', ['install', '-y', '-q', pkg], { stdio: 'ignore', env });
@@ -30,7 +38,5 @@ export function ensureDebianBinary(bin: string, pkg: string, log: (msg: string) 
     execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
     execFileSync('apt-get', ['install', '-y', '-q', pkg], { stdio: 'ignore', env });
   }
-  const installed = which(bin);
-  if (!installed) throw new Error(`installed ${pkg} but ${bin} is still not on PATH`);
-  return installed;
+  if (!present()) throw new Error(`installed ${pkg} but ${what} is still not there`);
 }

@@ -5,6 +5,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { packageRoot } from '../../config/paths.js';
+import { ensureDebianBinary, ensureDebianPackage } from '../../services/apt.js';
 import { rows } from '../helpers/influx.js';
 import { deadLetters, testConfig, testLogger, waitUntil } from '../helpers/pipeline.js';
 import { startServices, stopEach, tempDir, uniqueName, type Services } from '../helpers/services.js';
@@ -31,6 +32,16 @@ describe('reference signers in examples/', () => {
   const payload = () => `{"ts":"${new Date(Date.now() - 60_000).toISOString()}","seq":${seq++},"data":{"moisture":31.0,"temperature":12.50}}`;
 
   beforeAll(async () => {
+    // Set up like the other services: the Debian toolchain and paho-mqtt are installed if missing.
+    ensureDebianBinary('cc', 'gcc');
+    ensureDebianPackage('python3-paho-mqtt', () => {
+      try {
+        execFileSync(PYTHON, ['-c', 'import paho.mqtt'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the Python module paho.mqtt (for /usr/bin/python3)');
     dir = tempDir();
     signer = join(dir, 'jl_sign');
     execFileSync('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-o', signer, join(root, 'examples', 'c', 'jl_sign.c')]);
