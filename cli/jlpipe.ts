@@ -23,6 +23,7 @@ import { scenarioTable, scoreScenarios } from '../evaluation/scenarios.js';
 import { publishInOrder } from '../ingest/simulator/publish.js';
 import { buildScenarioRun, catalogueCadence, type Truth } from '../ingest/simulator/scenarios.js';
 import { inspectSpool, replaySpool } from './spool.js';
+import { devicesCommand } from './devices.js';
 import type { BenchReport } from '../bench/run.js';
 
 const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').showHelpAfterError();
@@ -266,6 +267,8 @@ incidents
       }
     }),
   );
+
+program.addCommand(devicesCommand(run));
 
 program
   .command('validate-config')

@@ -155,5 +155,12 @@ export function loadRegistry(file: string, catalogue?: Catalogue): Registry {
 function toDevice(d: RawDevice): Device {
   const device = d as unknown as Device;
   device.key = d.key ? Buffer.from(d.key, 'hex') : undefined;
+  if (d.previousKey) {
+    device.previousKey = Buffer.from(d.previousKey, 'hex');
+    device.previousKeyUntil = d.previousKeyUntil ? Date.parse(d.previousKeyUntil) : 0;
+  } else {
+    delete device.previousKey;
+    delete device.previousKeyUntil;
+  }
   return device;
 }

@@ -13,6 +13,8 @@ export const deviceSchema = {
     region: { type: 'string', pattern: '^22[0-9]{4}$' },
     types: { type: 'array', minItems: 1, items: { type: 'string' }, uniqueItems: true },
     key: { type: 'string', pattern: '^([0-9a-fA-F]{2}){16,64}$', description: 'HMAC-SHA256 key (hex); messages must then be signed.' },
+    previousKey: { type: 'string', pattern: '^([0-9a-fA-F]{2}){16,64}$', description: 'The key before the last rotation (hex): it still verifies until previousKeyUntil, so devices can take the new key without a gap.' },
+    previousKeyUntil: { type: 'string', format: 'date-time', description: 'End of the rotation grace period (RFC 3339).' },
     sigScheme: {
       enum: ['v1', 'v2'],
       default: 'v1',
@@ -26,6 +28,12 @@ export const deviceSchema = {
 export type RawDevice = FromSchema<typeof deviceSchema>;
 
 /** A registered device; when `key` is present every message must carry a valid `sig`. */
-export type Device = Omit<RawDevice, 'key' | 'sigScheme'> & { key?: Buffer; sigScheme?: RawDevice['sigScheme'] };
+export type Device = Omit<RawDevice, 'key' | 'sigScheme' | 'previousKey' | 'previousKeyUntil'> & {
+  key?: Buffer;
+  sigScheme?: RawDevice['sigScheme'];
+  /** The key before the last rotation, accepted until `previousKeyUntil` (epoch ms). */
+  previousKey?: Buffer;
+  previousKeyUntil?: number;
+};
 
 export type Registry = Map<string, Device>;

@@ -1,6 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import { RESERVED_FIELDS, type Catalogue, type CatalogueView } from '../core/catalogue.js';
 import type { FieldValue, Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
+import type { Device } from '../core/device.js';
 import { eventTimeMs, TS_FORMS, validateEnvelope, type WirePayload } from './wire-payload.js';
 import { pseudonymise, redactPersonal } from './pseudonymise.js';
 import { splitTrailer, verify, verifyV2 } from '../core/signature.js';
@@ -155,13 +156,13 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   if (device.key && v2) {
     const sig = msg.sig ?? trailer?.sig;
     if (sig === undefined) return reject('bad_signature', 'missing signature from a keyed device (sigScheme v2: the MQTT 5 user property "sig", or a "sig=" trailer line)');
-    if (!verifyV2(device.key, msg.topic, bytes, sig)) return reject('bad_signature', 'signature does not match (sigScheme v2: HMAC-SHA256 of the topic, a line feed and the payload bytes as sent)');
+    if (!keysOf(device, msg.receivedAt).some((k) => verifyV2(k, msg.topic, bytes, sig))) return reject('bad_signature', 'signature does not match (sigScheme v2: HMAC-SHA256 of the topic, a line feed and the payload bytes as sent)');
   } else if (device.key) {
     if (malformedSig) return reject('bad_signature', 'signature is malformed: sig must be 64 hex characters');
     if (payload.sig === undefined) return reject('bad_signature', 'missing signature from a keyed device');
     let ok: boolean;
     try {
-      ok = verify(device.key, msg.topic, payload);
+      ok = keysOf(device, msg.receivedAt).some((k) => verify(k, msg.topic, payload));
     } catch {
       ok = false; // e.g. a payload too deep to canonicalise: it cannot carry a valid signature
     }
@@ -234,6 +235,11 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
       ...(unknown ? { unknownFields: unknown } : {}),
     },
   };
+}
+
+/** The keys a device's signature may be made with at `at`: its key, and during a rotation's grace period the previous one. */
+function keysOf(device: Device, at: number): Buffer[] {
+  return device.previousKey && at < (device.previousKeyUntil ?? 0) ? [device.key!, device.previousKey] : [device.key!];
 }
 
 /** What a catalogue field name looks like (config/catalogue.ts enforces it for the schema's). */

@@ -18,18 +18,19 @@ export class LocalMosquitto {
     this.proc = new ServiceProcess('mosquitto', bin, ['-c', join(dir, 'mosquitto.conf')], join(dir, 'mosquitto.log'));
   }
 
-  static async start(dir: string, port = 0, log?: (m: string) => void): Promise<LocalMosquitto> {
+  /** `auth`: a password file and an ACL file (anonymous clients refused), as a deployment runs it. */
+  static async start(dir: string, port = 0, log?: (m: string) => void, auth?: { passwordFile: string; aclFile: string }): Promise<LocalMosquitto> {
     const bin = ensureDebianBinary('mosquitto', 'mosquitto', log);
     mkdirSync(dir, { recursive: true });
-    return startOnFreshPorts(port !== 0, () => LocalMosquitto.startOnce(dir, port, bin));
+    return startOnFreshPorts(port !== 0, () => LocalMosquitto.startOnce(dir, port, bin, auth));
   }
 
-  private static async startOnce(dir: string, port: number, bin: string): Promise<LocalMosquitto> {
+  private static async startOnce(dir: string, port: number, bin: string, auth?: { passwordFile: string; aclFile: string }): Promise<LocalMosquitto> {
     const p = port || (await freePort());
     writeFileSync(
       join(dir, 'mosquitto.conf'),
       `listener ${p} 127.0.0.1
-allow_anonymous true
+${auth ? `allow_anonymous false\npassword_file ${auth.passwordFile}\nacl_file ${auth.aclFile}` : 'allow_anonymous true'}
 user root
 persistence true
 persistence_location ${dir}/
@@ -57,6 +58,11 @@ log_type warning
     return this.proc.running;
   }
 
+  /** Makes mosquitto read its password file and ACL again (SIGHUP), as `jlpipe devices` asks of a deployment. */
+  reload(): void {
+    if (this.proc.pid) process.kill(this.proc.pid, 'SIGHUP');
+  }
+
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     return this.proc.stop(signal);
   }
@@ -73,7 +79,8 @@ function answersMqtt(url: string, timeoutMs = 1000): Promise<boolean> {
     };
     const timer = setTimeout(() => done(false), timeoutMs);
     c.once('connect', () => done(true));
-    c.once('error', () => done(false));
+    // A refused login (a broker with a password file) is a broker answering.
+    c.once('error', (e) => done([4, 5, 134, 135].includes(Number((e as { code?: unknown }).code))));
     c.once('close', () => done(false));
   });
 }

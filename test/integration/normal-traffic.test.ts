@@ -7,6 +7,7 @@ import { testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeli
 import { tempDir, useServices } from '../helpers/services.js';
 
 const DAY = 86_400_000;
+const END_MS = Date.UTC(2026, 10, 30, 6, 0);
 /** One device of every kind: soil probe, weather station, roadside unit (status and vehicles), meter, heat meter, machine. */
 const DEVICES = ['soil-220100-0001', 'wx-220100-0001', 'rsu-220100-0001', 'meter-220100-0001', 'heat-220100-0001', 'mach-220100-0001'];
 
@@ -23,8 +24,10 @@ describe('normal traffic through the whole pipeline', () => {
     const config = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices: file });
     pipeline = await Pipeline.start(config, { logger: testLogger() });
     await waitUntil(() => pipeline.source.subscribed, 10_000, 'subscribed');
-    // Two days ending now, in event time, at every type's catalogue cadence.
-    const run = buildScenarioRun(fleet, [], { seed: 23, endMs: Date.now() - 60_000, spanMs: 2 * DAY, cadence: catalogueCadence(loadCatalogue(config.catalogue)), devices: DEVICES });
+    // Two days at every type's catalogue cadence, ending at a fixed time: ending "now" made the
+    // outcome depend on the hour the test ran (issue 12's note: a false spike.contextual at some
+    // hours is still open), and a test must give the same answer every run.
+    const run = buildScenarioRun(fleet, [], { seed: 23, endMs: END_MS, spanMs: 2 * DAY, cadence: catalogueCadence(loadCatalogue(config.catalogue)), devices: DEVICES });
     sent = run.messages.length;
     await publishInOrder(svc.mqttUrl, run.messages);
     await waitUntil(() => pipeline.ledger.totals().received === sent && pipeline.runtime.health().pending === 0, 240_000, 'every message settled');
