@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError } from '../core/errors.js';
 import type { FromSchema } from 'json-schema-to-ts';
-import { RESERVED_FIELDS, type Catalogue, type CatalogueEntry, type Division, type FieldType, type RawCatalogueEntry } from '../core/catalogue.js';
+import { FIELD_NAME, RESERVED_FIELDS, type Catalogue, type CatalogueEntry, type Division, type FieldType, type RawCatalogueEntry } from '../core/catalogue.js';
 import { makeAjv } from './ajv.js';
 import { catalogueSchema, supplementSchema } from './schemas/catalogue.schema.js';
 import { readYamlFile, validateYaml, type YamlFile } from './yaml-file.js';
@@ -49,7 +49,7 @@ function compileEntry(yaml: YamlFile, index: number, raw: RawCatalogueEntry, ajv
   for (const [name, prop] of Object.entries(schema.properties as Record<string, { type?: unknown }>)) {
     const t = SCHEMA_TYPES[String(prop.type)];
     if (!t) fail(`/schema/properties/${name}/type`, 'must be one of number, integer, string, boolean (InfluxDB fields are scalar)', ['schema', 'properties', name]);
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) fail(`/schema/properties/${name}`, 'field names are lower-case snake_case', ['schema', 'properties', name]);
+    if (!FIELD_NAME.test(name)) fail(`/schema/properties/${name}`, 'field names are lower-case snake_case', ['schema', 'properties', name]);
     if (Object.hasOwn(RESERVED_FIELDS, name)) fail(`/schema/properties/${name}`, `field name "${name}" ${RESERVED_FIELDS[name]}`, ['schema', 'properties', name]);
     fieldTypes[name] = t;
   }

@@ -51,6 +51,9 @@ export const catalogueEntrySchema = {
   },
 } as const;
 
+/** What a data field name looks like: the catalogue's schemas use only such names, and ingest refuses others. */
+export const FIELD_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
 /** Field names a catalogue schema may not use, and why. */
 export const RESERVED_FIELDS: Record<string, string> = {
   time: 'is reserved: InfluxDB drops a field named "time" without an error',

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { RESERVED_FIELDS, type Catalogue, type CatalogueView } from '../core/catalogue.js';
+import { FIELD_NAME, RESERVED_FIELDS, type Catalogue, type CatalogueView } from '../core/catalogue.js';
 import type { FieldValue, Outcome, RawMessage, Reading, RejectReason, RejectSignal } from '../core/types.js';
 import type { Device } from '../core/device.js';
 import { eventTimeMs, TS_FORMS, validateEnvelope, type WirePayload } from './wire-payload.js';
@@ -156,13 +156,13 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   if (device.key && v2) {
     const sig = msg.sig ?? trailer?.sig;
     if (sig === undefined) return reject('bad_signature', 'missing signature from a keyed device (sigScheme v2: the MQTT 5 user property "sig", or a "sig=" trailer line)');
-    if (!keysOf(device, msg.receivedAt).some((k) => verifyV2(k, msg.topic, bytes, sig))) return reject('bad_signature', 'signature does not match (sigScheme v2: HMAC-SHA256 of the topic, a line feed and the payload bytes as sent)');
+    if (!signedBy(device, msg.receivedAt, (k) => verifyV2(k, msg.topic, bytes, sig))) return reject('bad_signature', 'signature does not match (sigScheme v2: HMAC-SHA256 of the topic, a line feed and the payload bytes as sent)');
   } else if (device.key) {
     if (malformedSig) return reject('bad_signature', 'signature is malformed: sig must be 64 hex characters');
     if (payload.sig === undefined) return reject('bad_signature', 'missing signature from a keyed device');
     let ok: boolean;
     try {
-      ok = keysOf(device, msg.receivedAt).some((k) => verify(k, msg.topic, payload));
+      ok = signedBy(device, msg.receivedAt, (k) => verify(k, msg.topic, payload));
     } catch {
       ok = false; // e.g. a payload too deep to canonicalise: it cannot carry a valid signature
     }
@@ -237,13 +237,11 @@ export function validateAndTag(ctx: TagContext, msg: RawMessage, now = Date.now(
   };
 }
 
-/** The keys a device's signature may be made with at `at`: its key, and during a rotation's grace period the previous one. */
-function keysOf(device: Device, at: number): Buffer[] {
-  return device.previousKey && at < (device.previousKeyUntil ?? 0) ? [device.key!, device.previousKey] : [device.key!];
+/** Whether the message verifies with the device's key, or during a rotation's grace period with the previous one (no array per message). */
+function signedBy(device: Device, at: number, verifiesWith: (key: Buffer) => boolean): boolean {
+  if (verifiesWith(device.key!)) return true;
+  return device.previousKey !== undefined && at < (device.previousKeyUntil ?? 0) && verifiesWith(device.previousKey);
 }
-
-/** What a catalogue field name looks like (config/catalogue.ts enforces it for the schema's). */
-const FIELD_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** The field type an unknown field is stored as: numbers as float (a later integer would conflict), none for what cannot be a field. */
 function storableAs(name: string, value: unknown): 'float' | 'string' | 'boolean' | undefined {
