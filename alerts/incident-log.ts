@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { configure } from 'safe-stable-stringify';
 import { ConfigError } from '../core/errors.js';
 import { packageRoot } from '../config/paths.js';
+import { envValue } from '../config/env.js';
 import type { Incident, TimelineEntry } from './incident.js';
 
 const canonical = configure({ deterministic: true }) as (v: unknown) => string;
@@ -359,12 +360,12 @@ function parseKey(hex: string, from: string): Buffer {
 }
 
 /**
- * The log key for a running pipeline: $JL_INCIDENT_LOG_KEY (hex), else the key file, made (32
+ * The log key for a running pipeline: $JL_INCIDENT_LOG_KEY (hex; or the file $JL_INCIDENT_LOG_KEY_FILE names), else the key file, made (32
  * random bytes, hex, mode 0600) when missing. It must not live in the data dir: whoever can
  * rewrite the log must not also read the key there.
  */
 export function loadLogKey(file: string, dataDir: string, env: NodeJS.ProcessEnv = process.env, logger?: Logger): Buffer {
-  const fromEnv = env[LOG_KEY_ENV];
+  const fromEnv = envValue(env, LOG_KEY_ENV);
   if (fromEnv) return parseKey(fromEnv.trim(), LOG_KEY_ENV);
   const rel = relative(resolve(dataDir), file);
   if (!rel.startsWith('..') && !isAbsolute(rel)) throw new ConfigError(file, '/incidents/logKeyFile', `the incident log key must not be in the data dir (${dataDir})`);
@@ -383,7 +384,7 @@ export function loadLogKey(file: string, dataDir: string, env: NodeJS.ProcessEnv
 
 /** The log key for checking only (never made): $JL_INCIDENT_LOG_KEY, else the file if it exists. */
 export function readLogKey(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
-  const fromEnv = env[LOG_KEY_ENV];
+  const fromEnv = envValue(env, LOG_KEY_ENV);
   if (fromEnv) return parseKey(fromEnv.trim(), LOG_KEY_ENV);
   if (!file || !existsSync(file)) return undefined;
   return parseKey(readFileSync(file, 'utf8').trim(), file);

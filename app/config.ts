@@ -6,6 +6,7 @@ import { packageRoot } from '../config/paths.js';
 import { makeAjv } from '../config/ajv.js';
 import { pipelineSchema } from './config-schema.js';
 import { readYamlFile, validateYaml } from '../config/yaml-file.js';
+import { envValue } from '../config/env.js';
 
 /** The pipeline config as pipelineSchema describes it, defaults filled. */
 export type PipelineConfig = FromSchema<typeof pipelineSchema> & {
@@ -18,15 +19,17 @@ const isLogLevel = (v: string): v is PipelineConfig['log']['level'] => LOG_LEVEL
 
 const validatePipeline = makeAjv({ useDefaults: true }).compile(pipelineSchema);
 
-/** Environment variables that override the file (the interface). */
+/** Environment variables that override the file (the interface); each NAME may be given as NAME_FILE, a file holding the value. */
 function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
-  const s = (name: string) => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
+  const s = (name: string) => envValue(env, name);
   c.mqtt.url = s('JL_MQTT_URL') ?? c.mqtt.url;
   c.influx.url = s('JL_INFLUX_URL') ?? c.influx.url;
   c.influx.database = s('JL_INFLUX_DB') ?? c.influx.database;
   c.influx.org = s('JL_INFLUX_ORG') ?? c.influx.org;
   c.influx.bucket = s('JL_INFLUX_BUCKET') ?? c.influx.bucket;
   c.influx.token = s('JL_INFLUX_TOKEN') ?? c.influx.token;
+  c.mqtt.username = s('JL_MQTT_USERNAME') ?? c.mqtt.username;
+  c.mqtt.password = s('JL_MQTT_PASSWORD') ?? c.mqtt.password;
   c.devices = s('JL_DEVICES') ?? c.devices;
   c.catalogue = s('JL_CATALOGUE') ?? c.catalogue;
   c.dataDir = s('JL_DATA_DIR') ?? c.dataDir;

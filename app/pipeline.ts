@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { makeLogger } from './logger.js';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
 import { IncidentManager } from '../alerts/incidents.js';
 import { SubscriptionStore } from '../alerts/subscriptions.js';
@@ -108,7 +109,7 @@ export class Pipeline implements Stages {
    * a message flows, and starts taking messages. On any failure what was started is stopped.
    */
   static async start(config: PipelineConfig, opts: PipelineOptions = {}): Promise<Pipeline> {
-    const log = opts.logger ?? pino({ level: config.log.level, base: { svc: 'jlpipe' } });
+    const log = opts.logger ?? makeLogger(config.log.level, { svc: 'jlpipe' });
     const started: { close(): unknown }[] = [];
     try {
       mkdirSync(config.dataDir, { recursive: true });

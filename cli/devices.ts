@@ -3,6 +3,12 @@ import { Command, Option } from 'commander';
 import { loadPipelineConfig } from '../app/config.js';
 import { loadCatalogue, parseDuration } from '../config/catalogue.js';
 import { addDevices, removeDevice, rotateKey, type DeviceFiles } from '../provisioning/devices.js';
+import { credentialsCsv, importDevices } from '../provisioning/devices-csv.js';
+
+/** After the broker's files changed: mosquitto reads them again on SIGHUP only. */
+function reloadHint(o: { brokerDir?: string }): void {
+  if (o.brokerDir) console.error(`broker files updated in ${o.brokerDir}: reload mosquitto (docker compose kill -s HUP mosquitto, or kill -HUP <pid>) for logins and ACL to take effect`);
+}
 
 /** The registry of the config, and the broker's files when --broker-dir is given. */
 function files(o: { config?: string; brokerDir?: string; pipelineUser: string; subscriberUser: string }): DeviceFiles {
@@ -23,7 +29,7 @@ const common = (c: Command) =>
 
 type Common = { config?: string; brokerDir?: string; pipelineUser: string; subscriberUser: string };
 
-/** `jlpipe devices add | remove | rotate-key`: the registry, the broker's logins and ACL, the keys. */
+/** `jlpipe devices add | import | remove | rotate-key`: the registry, the broker's logins and ACL, the keys. */
 export function devicesCommand(run: (fn: () => Promise<void>) => Promise<void>): Command {
   const devices = new Command('devices').description("provision devices: registry entry, broker login and ACL, signing key (docs/DEVICES.md)");
   common(devices.command('add'))
@@ -39,12 +45,28 @@ export function devicesCommand(run: (fn: () => Promise<void>) => Promise<void>):
       run(async () => {
         const [c] = addDevices(files(o), [{ id: o.id, sector: o.sector, region: o.region, types: o.types.split(',').map((t) => t.trim()), keyed: o.keyed, ...(o.critical ? { criticalInfrastructure: true } : {}) }]);
         console.log(JSON.stringify(c));
+        reloadHint(o);
+      }),
+    );
+  common(devices.command('import'))
+    .description('register every device of a CSV file, or none; prints their broker passwords and keys once, as CSV (id,password,key)')
+    .argument('<devices.csv>', 'header row id,sector,region,types[,keyed][,critical]; types separated by spaces or semicolons; keyed, critical: yes/no')
+    .addHelpText('after', '\nExample:\n  jlpipe devices import --broker-dir deploy/mosquitto meters.csv > meters-credentials.csv')
+    .action((csv: string, o: Common) =>
+      run(async () => {
+        process.stdout.write(credentialsCsv(importDevices(files(o), csv)));
+        reloadHint(o);
       }),
     );
   common(devices.command('remove'))
     .description('remove a device from the registry and the broker')
     .requiredOption('--id <id>', 'device id')
-    .action((o: Common & { id: string }) => run(async () => removeDevice(files(o), o.id)));
+    .action((o: Common & { id: string }) =>
+      run(async () => {
+        removeDevice(files(o), o.id);
+        reloadHint(o);
+      }),
+    );
   common(devices.command('rotate-key'))
     .description('give a keyed device a new signing key; the old one verifies until the grace period ends; prints the new key once, as JSON')
     .requiredOption('--id <id>', 'device id')

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
+import { makeLogger } from '../app/logger.js';
 import { Pipeline } from '../app/pipeline.js';
 import type { RoleName } from '../app/roles/role.js';
 import { ROLES, startRole } from '../app/roles/start.js';
@@ -24,6 +24,7 @@ import { publishInOrder } from '../ingest/simulator/publish.js';
 import { buildScenarioRun, catalogueCadence, type Truth } from '../ingest/simulator/scenarios.js';
 import { inspectSpool, replaySpool } from './spool.js';
 import { devicesCommand } from './devices.js';
+import { deployCommand } from './deploy.js';
 import type { BenchReport } from '../bench/run.js';
 
 const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').showHelpAfterError();
@@ -74,7 +75,7 @@ program
     run(async () => {
       limitHeapGrowth();
       const config = loadPipelineConfig(o.config);
-      const log = pino({ level: config.log.level, base: { svc: 'jlpipe' } });
+      const log = makeLogger(config.log.level, { svc: 'jlpipe' });
       let stopApp: () => Promise<void>;
       let sim: Simulator | undefined;
       const simulate = (url: string, registry: Registry, catalogue: Catalogue) => {
@@ -169,7 +170,7 @@ program
       const url = o.url ?? config.mqtt.url ?? `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`;
       const catalogue = loadCatalogue(config.catalogue);
       const registry = loadRegistry(config.devices, catalogue);
-      const log = pino({ level: config.log.level });
+      const log = makeLogger(config.log.level);
       if (o.scenario) {
         const { messages, truth } = buildScenarioRun(fleetOf(registry), o.scenario.split(','), { seed: Number(o.seed), endMs: Date.now() - 60_000, cadence: catalogueCadence(catalogue) });
         writeFileSync(o.truth, JSON.stringify(truth, null, 2));
@@ -269,6 +270,7 @@ incidents
   );
 
 program.addCommand(devicesCommand(run));
+program.addCommand(deployCommand(run));
 
 program
   .command('validate-config')

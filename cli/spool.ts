@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { makeLogger } from '../app/logger.js';
 import type { PipelineConfig } from '../app/config.js';
 import { Ledger } from '../core/ledger.js';
 import { HealthTracker } from '../core/runtime/health.js';
@@ -27,7 +27,7 @@ export async function inspectSpool(c: PipelineConfig) {
  */
 export async function replaySpool(c: PipelineConfig): Promise<void> {
   if (!c.influx.url) throw new Error('no InfluxDB configured: set JL_INFLUX_URL');
-  const log = pino({ level: 'info' });
+  const log = makeLogger('info');
   const spool = openSpool(c);
   const before = spool.size;
   const ledger = new Ledger();

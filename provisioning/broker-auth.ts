@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Device } from '../core/device.js';
-import { ensureDebianBinary } from '../services/apt.js';
+import { writeKeepingMode } from './write-file.js';
 
 /** Broker accounts that are not devices: the pipeline, and alert subscribers. */
 export interface ServiceUsers {
@@ -32,28 +30,23 @@ export function brokerAcl(devices: Iterable<Device>, users: ServiceUsers): strin
 }
 
 /**
- * Sets users' passwords in a mosquitto password file (created if absent), hashed by mosquitto's
- * own `mosquitto_passwd -U` (PBKDF2-SHA512). The plain passwords go through a private temporary
- * file, never a command line (which `ps` shows); other users' lines are kept.
+ * A mosquitto 2.0 password hash (`$7$`: PBKDF2-HMAC-SHA512, 101 iterations, a 12-byte salt, as
+ * `mosquitto_passwd` writes it), so provisioning needs no mosquitto on the host and the plain
+ * password never leaves this process.
  */
+export function mosquittoHash(password: string, salt = randomBytes(12), iterations = 101): string {
+  return `$7$${iterations}$${salt.toString('base64')}$${pbkdf2Sync(password, salt, iterations, 64, 'sha512').toString('base64')}`;
+}
+
+/** Sets users' passwords in a mosquitto password file (created if absent, mode 0600); other users' lines are kept. */
 export function setPasswords(file: string, passwords: Map<string, string>): void {
-  const bin = ensureDebianBinary('mosquitto_passwd', 'mosquitto');
-  const dir = mkdtempSync(join(tmpdir(), 'jl-passwd-'));
-  try {
-    const plain = join(dir, 'passwd');
-    writeFileSync(plain, [...passwords].map(([u, p]) => `${u}:${p}`).join('\n') + '\n', { mode: 0o600 });
-    execFileSync(bin, ['-U', plain], { stdio: 'ignore' });
-    const hashed = readFileSync(plain, 'utf8').split('\n').filter(Boolean);
-    const kept = readLines(file).filter((l) => !passwords.has(l.slice(0, l.indexOf(':'))));
-    writeFileSync(file, [...kept, ...hashed].join('\n') + '\n', { mode: 0o600 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const kept = readLines(file).filter((l) => !passwords.has(l.slice(0, l.indexOf(':'))));
+  writeKeepingMode(file, [...kept, ...[...passwords].map(([u, p]) => `${u}:${mosquittoHash(p)}`)].join('\n') + '\n');
 }
 
 /** Removes users from a mosquitto password file. */
 export function removePasswords(file: string, users: Set<string>): void {
-  writeFileSync(file, readLines(file).filter((l) => !users.has(l.slice(0, l.indexOf(':')))).join('\n') + '\n', { mode: 0o600 });
+  writeKeepingMode(file, readLines(file).filter((l) => !users.has(l.slice(0, l.indexOf(':')))).join('\n') + '\n');
 }
 
 function readLines(file: string): string[] {

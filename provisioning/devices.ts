@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import type { RawDevice } from '../core/device.js';
 import type { Catalogue } from '../core/catalogue.js';
-import { loadRegistry } from '../config/devices.js';
+import { loadRegistry, type Registry } from '../config/devices.js';
+import { writeKeepingMode } from './write-file.js';
 import { brokerAcl, removePasswords, setPasswords, type ServiceUsers } from './broker-auth.js';
 
 /** A device as written in the registry file (`key` in hex). */
 export type RegistryDevice = Partial<RawDevice> & Pick<RawDevice, 'id' | 'sector' | 'region' | 'types'>;
+
+/** A device to add: `keyed` gives it a signing key. */
+export type NewDevice = RegistryDevice & { keyed?: boolean };
 
 /** Where `jlpipe devices` keeps what it changes: the registry, and the broker's password file and ACL. */
 export interface DeviceFiles {
@@ -34,7 +38,7 @@ const secret = (bytes: number) => randomBytes(bytes).toString('hex');
  * sigScheme v2). The registry is checked whole against the catalogue before it replaces the old
  * one, then the broker's password file and ACL follow it.
  */
-export function addDevices(files: DeviceFiles, devices: (RegistryDevice & { keyed?: boolean })[]): Credentials[] {
+export function addDevices(files: DeviceFiles, devices: NewDevice[]): Credentials[] {
   const items = readItems(files.registry);
   const ids = new Set(items.map((d) => d.id));
   const out: Credentials[] = [];
@@ -84,9 +88,14 @@ function readItems(file: string): RegistryDevice[] {
  * against the catalogue from a temporary file; then the ACL from it.
  */
 function writeItems(files: DeviceFiles, items: RegistryDevice[]): void {
-  const next = `${files.registry}.next`;
-  writeFileSync(next, items.map((d) => `- ${JSON.stringify(d)}`).join('\n') + '\n', { mode: 0o600 });
-  const registry = loadRegistry(next, files.catalogue);
-  renameSync(next, files.registry);
-  if (files.broker) writeFileSync(files.broker.aclFile, brokerAcl(registry.values(), files.broker.users), { mode: 0o644 });
+  let registry: Registry | undefined;
+  writeKeepingMode(files.registry, items.map((d) => `- ${JSON.stringify(d)}`).join('\n') + '\n', (next) => {
+    try {
+      registry = loadRegistry(next, files.catalogue);
+    } catch (e) {
+      // Name the registry, not the temporary file: that is the file the operator knows.
+      throw e instanceof ConfigError ? new ConfigError(files.registry, e.path, e.problem) : e;
+    }
+  });
+  if (files.broker) writeKeepingMode(files.broker.aclFile, brokerAcl(registry!.values(), files.broker.users));
 }

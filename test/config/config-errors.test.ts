@@ -6,6 +6,7 @@ import { loadCatalogue } from '../../config/catalogue.js';
 import { loadRegistry } from '../../config/devices.js';
 import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { ConfigError } from '../../core/errors.js';
+import { loadLogKey } from '../../alerts/incident-log.js';
 import { packageRoot } from '../../config/paths.js';
 import { tempDir } from '../helpers/services.js';
 
@@ -96,6 +97,23 @@ describe('config errors name the file, the path inside it and the problem', () =
     expect(loadPipelineConfig(defaultConfigFile(), { JL_MQTT_SHARE_GROUP: 'none', JL_MQTT_PROTOCOL: '4' }).mqtt).toMatchObject({ shareGroup: '', protocolVersion: 4 });
     expect(loadPipelineConfig(defaultConfigFile(), { JL_MQTT_SHARE_GROUP: 'gw' }).mqtt.shareGroup).toBe('gw');
     expect(() => loadPipelineConfig(defaultConfigFile(), { JL_MQTT_SHARE_GROUP: 'a/b' })).toThrow(/environment: JL_MQTT_SHARE_GROUP: must be a name/);
+  });
+
+  it('secrets may come from files (NAME_FILE, the Docker secrets convention); an unreadable one is named', () => {
+    const dir = tempDir();
+    const put = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    const c = loadPipelineConfig(defaultConfigFile(), {
+      JL_INFLUX_TOKEN_FILE: put('token', 'tok-123\n'),
+      JL_MQTT_USERNAME: 'jlpipe',
+      JL_MQTT_PASSWORD_FILE: put('mqtt', 's3cret\n'),
+      JL_PSEUDONYM_KEY_FILE: put('pk', `${'ab'.repeat(32)}\n`),
+    });
+    expect([c.influx.token, c.mqtt.username, c.mqtt.password, c.pseudonymKey]).toEqual(['tok-123', 'jlpipe', 's3cret', 'ab'.repeat(32)]);
+    // The plain value wins over the file; a file that cannot be read stops start-up naming it.
+    expect(loadPipelineConfig(defaultConfigFile(), { JL_INFLUX_TOKEN: 'plain', JL_INFLUX_TOKEN_FILE: join(dir, 'token') }).influx.token).toBe('plain');
+    expect(() => loadPipelineConfig(defaultConfigFile(), { JL_INFLUX_TOKEN_FILE: join(dir, 'missing') })).toThrow(/environment: JL_INFLUX_TOKEN_FILE: cannot read .*missing/);
+    expect(() => loadPipelineConfig(defaultConfigFile(), { JL_PSEUDONYM_KEY_FILE: put('bad', 'xyz\n') })).toThrow(/JL_PSEUDONYM_KEY: must be at least 16 bytes of hex/);
+    expect(loadLogKey(join(dir, 'nokey'), join(dir, 'data'), { JL_INCIDENT_LOG_KEY_FILE: put('lk', `${'cd'.repeat(32)}\n`) })).toEqual(Buffer.alloc(32, 0xcd));
   });
 
   it('jlpipe validate-config and start stop with exit code 2 and the precise error', () => {

@@ -1,0 +1,21 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { makeLogger } from '../../app/logger.js';
+
+// Issue 13: keys are never written to logs. The code logs no device object; the logger censors
+// secret fields anyway, so a later `log.info({ device })` cannot leak a key.
+describe('the pipeline logger', () => {
+  it('censors keys, passwords and tokens at the top level and one level down', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) });
+    const log = makeLogger('info', { svc: 'test' }, sink);
+    const key = 'ab'.repeat(32);
+    log.info({ device: { id: 'meter-1', key, previousKey: key, sigScheme: 'v2' }, password: 'pw-1', influx: { token: 'tok-1' } }, 'device loaded');
+    const text = lines.join('');
+    expect(text).not.toContain(key);
+    expect(text).not.toContain('pw-1');
+    expect(text).not.toContain('tok-1');
+    const o = JSON.parse(lines[0]) as { svc: string; device: Record<string, string>; password: string };
+    expect(o).toMatchObject({ svc: 'test', device: { id: 'meter-1', key: '***', previousKey: '***', sigScheme: 'v2' }, password: '***' });
+  });
+});
