@@ -9,6 +9,18 @@ import type { Outcome, RawMessage, Reading, Rejection, RejectReason } from '../c
 
 export const KIND_HEADER = 'kind';
 export const TOPIC_HEADER = 'topic';
+/** The wire contract v2 signature of a `jl.ingest` record (hex), as the MQTT 5 user property `sig`. */
+export const SIG_HEADER = 'sig';
+
+/**
+ * A `jl.ingest` record as the message it stands for: the MQTT-style topic and the v2 signature
+ * from its headers, the value as the payload bytes. A record whose header names no topic is
+ * judged like an MQTT message with an empty topic: a bad_topic dead letter.
+ */
+export function ingestRecordToMessage(m: { value?: Buffer | null; headers?: { [k: string]: string | Buffer }[] }, receivedAt = Date.now()): RawMessage {
+  const sig = headerOf(m.headers, SIG_HEADER);
+  return { topic: headerOf(m.headers, TOPIC_HEADER) ?? '', payload: m.value ?? Buffer.alloc(0), receivedAt, ...(sig !== undefined ? { sig } : {}) };
+}
 
 /** The key a rejection notice goes by: the device its topic claims, else its source. */
 export function rejectionKey(r: Rejection): string {

@@ -3,7 +3,7 @@ import { Ledger } from '../../core/ledger.js';
 import { LiveConfig } from '../../config/live-config.js';
 import { KafkaSource } from '../../kafka/consumer-source.js';
 import { KafkaReadingsOutput } from '../../kafka/outputs.js';
-import { headerOf, TOPIC_HEADER } from '../../kafka/records.js';
+import { ingestRecordToMessage } from '../../kafka/records.js';
 import { MqttSource } from '../../ingest/mqtt/source.js';
 import { UnknownFieldsReport } from '../../processors/unknown-fields.js';
 import { validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
@@ -44,8 +44,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       commitEveryMs: config.kafka.commitEveryMs,
       maxUnsettled: config.kafka.maxUnsettled,
-      // A record whose header names no topic is judged like an MQTT message with an empty topic: a bad_topic dead letter.
-      toMessage: (m) => ({ topic: headerOf(m.headers, TOPIC_HEADER) ?? '', payload: m.value ?? Buffer.alloc(0), receivedAt: Date.now() }),
+      toMessage: (m) => ingestRecordToMessage(m),
     },
     log,
   );

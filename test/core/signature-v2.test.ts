@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfigFile, loadPipelineConfig } from '../../app/config.js';
 import { loadCatalogue } from '../../config/catalogue.js';
 import { loadRegistry } from '../../config/devices.js';
+import { ingestRecordToMessage } from '../../kafka/records.js';
 import { packageRoot } from '../../config/paths.js';
 import { sign, signV2, splitTrailer, verifyV2 } from '../../core/signature.js';
 import { validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
@@ -89,6 +90,15 @@ describe('ingest: a device per sigScheme', () => {
     const json2 = firmwareJson();
     const viaTrailer = outcome('meter-v2', `${json2}\nsig=${signV2(key, topic('meter-v2'), json2)}`);
     expect(viaTrailer.ok, JSON.stringify(viaTrailer)).toBe(true);
+  });
+
+  it('v2 through Kafka: a jl.ingest record carries the signature in its header "sig", as MQTT 5 in its user property', () => {
+    const json = firmwareJson();
+    const record = (headers: { [k: string]: string }[]) => validateAndTag(ctx, ingestRecordToMessage({ value: Buffer.from(json), headers }));
+    const signed = record([{ topic: topic('meter-v2') }, { sig: signV2(key, topic('meter-v2'), json) }]);
+    expect(signed.ok, JSON.stringify(signed)).toBe(true);
+    const unsigned = record([{ topic: topic('meter-v2') }]);
+    expect(unsigned.ok ? 'stored' : unsigned.rejection.reason).toBe('bad_signature');
   });
 
   it('v2 refuses a wrong, missing or v1-style signature as bad_signature', () => {
