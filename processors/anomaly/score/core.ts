@@ -1,6 +1,15 @@
 import { likelihoodSize, likelihoodTail, tailStrength, type LikelihoodParams } from './likelihood.js';
 
 /**
+ * The Gaussian z with the same tail as Student's t with `nu` degrees of freedom (Wallace 1959:
+ * accurate to a few hundredths for nu >= 1 in the tails that matter here). O(1): one log.
+ */
+export function tAsZ(t: number, nu: number): number {
+  const z = ((8 * nu + 1) / (8 * nu + 3)) * Math.sqrt(nu * Math.log1p((t * t) / nu));
+  return t < 0 ? -z : z;
+}
+
+/**
  * The scoring core: one numeric series, point by point, O(1) time, a fixed number of floats, no
  * look-ahead. Views of the series, each giving a raw residual score that an anomaly likelihood
  * calibrates against the series' own history:
@@ -112,8 +121,10 @@ export class ScoringCore {
   private readonly lhDaily: number;
   private readonly hours: number;
   private readonly out: PointScore = { score: 0, strength: 0, alert: false, renamed: false, tail: 1, expected: 0, scale: 0, z: 0, shift: false, hour: 0, weekday: 0, min: 0, max: 0 };
-  /** The daily view's residual at the current point (0 without the view). */
+  /** The daily view's residual at the current point (0 without the view), as a z. */
   private dailyZ = 0;
+  /** The daily view's z of the last call of daily(). */
+  private dailyScoreZ = 0;
   private readonly view: ViewResult = { tail: 1, judged: false, expected: 0, scale: 0, z: 0 };
 
   constructor(readonly p: CoreParams) {
@@ -163,14 +174,14 @@ export class ScoringCore {
       const d = this.daily(s, o, n, x, r.hour);
       // A value usual for its hour explains the level view's surprise away: a daily cycle, even
       // a square wave whose edge moves the forecast, is no event.
-      if (d.judged && Math.abs(d.z) < p.explainZ) {
+      if (d.judged && Math.abs(this.dailyScoreZ) < p.explainZ) {
         explained = true;
         strength = 0;
         r.shift = false;
       }
       const ds = tailStrength(d.tail);
       // The larger strength wins, but a spike both views see is named a spike.
-      this.dailyZ = d.z;
+      this.dailyZ = this.dailyScoreZ;
       if (ds > strength && strength < p.sensitivity) {
         strength = ds;
         view = 'daily';
@@ -269,7 +280,10 @@ export class ScoringCore {
       const zc = Math.max(-p.fullZ, Math.min(p.fullZ, z));
       s[o + UP] = Math.max(0, s[o + UP] + zc - p.shiftK);
       s[o + DOWN] = Math.max(0, s[o + DOWN] - zc - p.shiftK);
-      if (Math.max(s[o + UP], s[o + DOWN]) > p.shiftH) this.out.shift = true;
+      // Before its hours are known, a daily ramp the trend has not learnt yet looks like a drift:
+      // a series' first day needs twice the evidence for a shift.
+      const h = p.daily && s[o + DAYS] < p.dailyFromDays ? 3 * p.shiftH : p.shiftH;
+      if (Math.max(s[o + UP], s[o + DOWN]) > h) this.out.shift = true;
     }
     if (this.out.shift && p.shiftRule) {
       // Restart at the new level, keeping the noise scale.
@@ -299,18 +313,27 @@ export class ScoringCore {
     const mean = s[b + H_MEAN + hour];
     const dev = s[b + H_DEV + hour];
     const scale = Math.max(dev, p.dailyFloor * s[o + SPREAD], 1e-9) * MAD_TO_SIGMA;
+    // Visits of this hour per day so far: a week's memory whatever the sampling rate.
+    const perDay = visits / Math.max(1, s[o + DAYS]);
+    const memory = p.dailyMemoryDays * perDay;
     // Hours are judged once the series has seen whole days of them; until then the likelihood
     // learns nothing either, so its first judged residuals are not measured against zeros.
     const judged = visits > 0 && s[o + DAYS] >= p.dailyFromDays;
     let z = 0;
+    let t = 0;
     if (visits > 0) {
       const res = x - mean;
-      z = res / scale;
-      // Visits of this hour per day so far: a week's memory whatever the sampling rate.
-      const perDay = visits / Math.max(1, s[o + DAYS]);
-      const w = Math.max(1 / (visits + 1), 1 / (p.dailyMemoryDays * perDay));
+      t = res / scale;
+      // The hour's mean and deviation are estimated from few readings at first (six on a soil
+      // probe's second day): its residual is a Student t, not a Gaussian z. Judged as a z, a few
+      // readings that happen to lie close together make ordinary noise look like 7 noise units.
+      // Scored as the Gaussian z of the same tail (Wallace's approximation), with as many degrees
+      // of freedom as readings remembered.
+      z = tAsZ(t, Math.max(1, Math.min(visits, memory) - 1));
+      const w = Math.max(1 / (visits + 1), 1 / memory);
       s[b + H_MEAN + hour] = mean + w * res;
-      s[b + H_DEV + hour] = dev + w * (Math.abs(res) - dev);
+      // The deviation averages the residuals seen (the first visit has none).
+      s[b + H_DEV + hour] = dev + Math.max(1 / visits, 1 / memory) * (Math.abs(res) - dev);
       s[o + SPREAD] += Math.max(1 / n, p.noiseMemory) * (Math.abs(res) - s[o + SPREAD]);
     } else s[b + H_MEAN + hour] = x;
     s[b + H_VISITS + hour] = Math.min(visits + 1, COUNT_CAP);
@@ -318,7 +341,9 @@ export class ScoringCore {
     v.tail = judged ? likelihoodTail(s, o + this.lhDaily, Math.min(1, Math.abs(z) / p.fullZ), p) : 1;
     v.expected = visits > 0 ? mean : x;
     v.scale = scale;
-    v.z = z;
+    // Said in noise units, as measured; scored (above) and explained away (score) by its z.
+    v.z = t;
+    this.dailyScoreZ = z;
     return v;
   }
 }
