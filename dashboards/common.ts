@@ -75,9 +75,9 @@ export function incidentAnnotations(sector?: string): AnnotationQueryBuilder {
     .datasource(DATASOURCE)
     .enable(true)
     .iconColor('red')
-    .target(influx(q).format('table'))
-    .textFormat('{{text}}')
-    .tagKeys('level,category,kind');
+    // The InfluxDB data source maps result columns by its own field names (textColumn,
+    // tagsColumn, titleColumn), not Prometheus's textFormat / tagKeys, which it ignores.
+    .target(influx(q).annotationColumns({ text: 'text', title: 'kind', tags: ['level', 'category', 'kind'] }));
 }
 
 /**
@@ -118,11 +118,33 @@ export function table(title: string, description: string): Table {
   return new Table().title(title).description(description).datasource(DATASOURCE).height(9).span(24);
 }
 
-/** Green up to the first step, then amber, then red. */
+/** Green below `amber`, amber from it, red from `red` (higher is worse; amber < red). */
 export function thresholds(amber: number, red: number): ThresholdsConfigBuilder {
+  if (!(amber < red)) throw new Error(`thresholds: amber ${amber} must be below red ${red}`);
   return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
     { value: null, color: 'green' },
     { value: amber, color: 'orange' },
     { value: red, color: 'red' },
   ]);
 }
+
+/** Green above `amber`, amber below it, red below `red` (lower is worse; red < amber). */
+export function thresholdsLowIsBad(amber: number, red: number): ThresholdsConfigBuilder {
+  if (!(red < amber)) throw new Error(`thresholdsLowIsBad: red ${red} must be below amber ${amber}`);
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'red' },
+    { value: red, color: 'orange' },
+    { value: amber, color: 'green' },
+  ]);
+}
+
+/** Green, then red from `red`: a count that should be 0. */
+export function alarmFrom(red: number): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'green' },
+    { value: red, color: 'red' },
+  ]);
+}
+
+/** Units Grafana has no id for, as custom suffixes (a bare unknown id is not a unit to Grafana). */
+export const UNITS = { msgPerSec: 'suffix: msg/s', mmPerSec: 'suffix: mm/s', m3PerHour: 'suffix: m³/h' } as const;

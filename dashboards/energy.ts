@@ -1,5 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { influx, thresholds, timeseries } from './common.js';
+import { influx, thresholds, timeseries, thresholdsLowIsBad, UNITS } from './common.js';
 import { meanByRegion, readings, sectorDashboard } from './sector.js';
 
 /** Phase voltages, mean over the selected meters. */
@@ -21,7 +21,7 @@ export function load() {
 }
 
 /** Power factor per region. */
-export const powerFactor = () => meanByRegion('energy_meter', 'power_factor', 'Power factor by region', 'Mean power factor of the selected meters.', 'none').thresholds(thresholds(0.9, 0.85));
+export const powerFactor = () => meanByRegion('energy_meter', 'power_factor', 'Power factor by region', 'Mean power factor of the selected meters.', 'none').thresholds(thresholdsLowIsBad(0.9, 0.85));
 
 /** District heating: supply and return temperature. */
 export function heatTemperatures() {
@@ -29,7 +29,7 @@ export function heatTemperatures() {
   return timeseries('Heating supply and return', 'District heating supply and return temperature (°C).', 'celsius').withTarget(influx(q));
 }
 
-export const heatFlow = () => meanByRegion('energy_heat', 'flow_rate', 'Heating flow by region', 'Mean flow of the selected heat meters (m³/h).', 'flowcms');
+export const heatFlow = () => meanByRegion('energy_heat', 'flow_rate', 'Heating flow by region', 'Mean flow of the selected heat meters (m³/h).', UNITS.m3PerHour);
 
 export function energyDashboard() {
   return sectorDashboard('energy', 'Energy: grid and district heating', 'Voltage, frequency and load of the grid meters; district heating flow and temperatures.', ['energy_meter', 'energy_heat'])

@@ -1,12 +1,12 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { dashboard, influx, stat, thresholds, timeseries } from './common.js';
+import { dashboard, influx, stat, thresholds, timeseries, alarmFrom, UNITS } from './common.js';
 import { Select } from './influxql.js';
 
 const health = () => Select.from('pipeline_health');
 
 /** Messages per second through each instance. */
 export function throughput() {
-  return timeseries('Throughput', 'Messages per second taken in by each pipeline instance.', 'msg/s').withTarget(influx(health().agg('mean', 'rate', 'msg/s').groupByTime().groupBy('instance').fill('none')).alias('$tag_instance'));
+  return timeseries('Throughput', 'Messages per second taken in by each pipeline instance.', UNITS.msgPerSec).withTarget(influx(health().agg('mean', 'rate', 'msg/s').groupByTime().groupBy('instance').fill('none')).alias('$tag_instance'));
 }
 
 /** Publish-to-stored latency percentiles. */
@@ -27,7 +27,7 @@ export function reconnects() {
 
 /** Ledger balance: received minus stored, dead-lettered, spooled and in flight. Must be 0. */
 export function ledgerBalance() {
-  return stat('Ledger balance', 'received − (stored + dead-lettered + in spool + in flight); anything but 0 means a message is unaccounted for.', 'short').thresholds(thresholds(1, 1)).withTarget(influx(health().agg('last', 'unbalanced', 'unbalanced').groupBy('instance')).alias('$tag_instance'));
+  return stat('Ledger balance', 'received − (stored + dead-lettered + in spool + in flight); anything but 0 means a message is unaccounted for.', 'short').thresholds(alarmFrom(1)).withTarget(influx(health().agg('last', 'unbalanced', 'unbalanced').groupBy('instance')).alias('$tag_instance'));
 }
 
 /** Where the messages went, over time. */

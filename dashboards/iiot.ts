@@ -1,10 +1,10 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { influx, table, thresholds, timeseries } from './common.js';
+import { influx, table, thresholds, timeseries, thresholdsLowIsBad, UNITS } from './common.js';
 import { readings, sectorDashboard } from './sector.js';
 
 /** Vibration per machine with the ISO 10816-3 zones (2.8 / 7.1 mm/s for medium machines). */
 export function vibration() {
-  return timeseries('Vibration (ISO 10816 zones)', 'RMS vibration velocity of each machine (mm/s): green zone A/B, amber zone C above 2.8, red zone D above 7.1.', 'velocitymms')
+  return timeseries('Vibration (ISO 10816 zones)', 'RMS vibration velocity of each machine (mm/s): green zone A/B, amber zone C above 2.8, red zone D above 7.1.', UNITS.mmPerSec)
     .thresholds(thresholds(2.8, 7.1))
     .withTarget(influx(readings('iiot_machine').agg('max', 'vibration_rms').groupByTime().groupBy('device').fill('none')).alias('$tag_device'));
 }
@@ -18,7 +18,7 @@ export function output() {
 /** Quality rate, the OEE quality factor: good / (good + rejected) per interval. */
 export function qualityRate() {
   const q = readings('iiot_machine').expr('spread("good_count") / (spread("good_count") + spread("reject_count"))', 'quality').groupByTime().groupBy('region').fill('none');
-  return timeseries('Quality rate (OEE quality)', 'Good parts over all parts made per interval: the quality factor of OEE.', 'percentunit').thresholds(thresholds(0.95, 0.9)).withTarget(influx(q).alias('$tag_region'));
+  return timeseries('Quality rate (OEE quality)', 'Good parts over all parts made per interval: the quality factor of OEE.', 'percentunit').thresholds(thresholdsLowIsBad(0.95, 0.9)).withTarget(influx(q).alias('$tag_region'));
 }
 
 /** Spindle speed: a machine at 0 rpm is stopped (OEE availability). */

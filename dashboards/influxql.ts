@@ -14,6 +14,16 @@ export interface InfluxQLDataquery extends cog.Dataquery {
   /** Series name pattern, e.g. `$tag_region`. */
   alias?: string;
   hide?: boolean;
+  /**
+   * Annotation queries only: the InfluxDB data source's field mappings (its annotation editor's
+   * Text, Tags, Title, TimeEnd), which name result columns; tags may be a comma-separated list.
+   */
+  fromAnnotations?: true;
+  textEditor?: true;
+  textColumn?: string;
+  tagsColumn?: string;
+  titleColumn?: string;
+  timeEndColumn?: string;
 }
 
 const ident = (name: string) => `"${name.replace(/(["\\])/g, '\\$1')}"`;
@@ -178,6 +188,15 @@ export class InfluxQLQuery implements cog.Builder<cog.Dataquery> {
 
   alias(alias: string): this {
     this.q.alias = alias;
+    return this;
+  }
+
+  /** Makes this an annotation query: which result columns are the event's text, tags and title. */
+  annotationColumns(c: { text: string; tags?: string[]; title?: string; timeEnd?: string }): this {
+    Object.assign(this.q, { fromAnnotations: true, textEditor: true, resultFormat: 'table', textColumn: c.text });
+    if (c.tags?.length) this.q.tagsColumn = c.tags.join(',');
+    if (c.title) this.q.titleColumn = c.title;
+    if (c.timeEnd) this.q.timeEndColumn = c.timeEnd;
     return this;
   }
 

@@ -1,5 +1,6 @@
+import { ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { bars, dashboard, devicesOnlineQuery, incidentAnnotations, influx, regionVariable, sectorVariable, stat, thresholds, timeseries } from './common.js';
+import { bars, dashboard, devicesOnlineQuery, incidentAnnotations, influx, regionVariable, sectorVariable, stat, thresholds, timeseries, alarmFrom, UNITS } from './common.js';
 import { Select } from './influxql.js';
 
 /** Statistics of the selected sectors and regions. */
@@ -7,13 +8,13 @@ const stats = () => Select.from('pipeline_stats').whereVar('sector').whereVar('r
 
 /** Messages per second into the pipeline, one line per sector. */
 export function ingestBySector() {
-  return timeseries('Ingest by sector', 'Messages per second accepted from the field, per sector (pipeline_stats).', 'msg/s')
+  return timeseries('Ingest by sector', 'Messages per second accepted from the field, per sector (pipeline_stats).', UNITS.msgPerSec)
     .withTarget(influx(stats().perSecond('messages', 'msg/s').groupByTime().groupBy('sector').fill('0')).alias('$tag_sector'));
 }
 
 /** Messages per second, one line per region. */
 export function ingestByRegion() {
-  return timeseries('Ingest by region', 'Messages per second accepted, per division code.', 'msg/s')
+  return timeseries('Ingest by region', 'Messages per second accepted, per division code.', UNITS.msgPerSec)
     .withTarget(influx(stats().perSecond('messages', 'msg/s').groupByTime().groupBy('region').fill('0')).alias('$tag_region'));
 }
 
@@ -38,14 +39,20 @@ export function openIncidentsByLevel() {
 export function overdueReports() {
   const perLevel = Select.from('incidents_open').agg('last', 'overdue', 'overdue').groupBy('level');
   return stat('Overdue reports', 'Incidents of level III or above not reported to the authority by their deadline (1 h for critical infrastructure, 4 h otherwise).', 'short')
-    .thresholds(thresholds(1, 1))
+    .thresholds(alarmFrom(1))
     .withTarget(influx(Select.fromSubquery(perLevel).agg('sum', 'overdue', 'overdue')));
 }
 
-/** Messages taken in since the pipeline started. */
+/**
+ * Messages taken in over the selected time range. `received` is each instance's count since it
+ * started: the increase per interval (a restart's reset dropped), summed over intervals and
+ * instances, not the newest lifetime total.
+ */
 export function messagesReceived() {
-  return stat('Messages received', 'Messages taken in over the selected time (stored or dead-lettered).', 'short')
-    .withTarget(influx(Select.from('pipeline_health').agg('last', 'received', 'received')));
+  const increase = Select.from('pipeline_health').expr('non_negative_difference(last("received"))', 'received').groupByTime().groupBy('instance');
+  return stat('Messages received', 'Messages taken in over the selected time (stored or dead-lettered), all instances.', 'short')
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['sum']))
+    .withTarget(influx(Select.fromSubquery(increase).agg('sum', 'received', 'received').groupByTime().fill('0')));
 }
 
 export function overviewDashboard() {

@@ -1,5 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { bars, dashboard, incidentAnnotations, influx, regionVariable, sectorVariable, stat, table, thresholds, timeseries } from './common.js';
+import { bars, dashboard, incidentAnnotations, influx, regionVariable, sectorVariable, stat, table, thresholds, timeseries, alarmFrom } from './common.js';
 import { Select } from './influxql.js';
 
 /** Incident events of the selected sectors and regions. */
@@ -27,7 +27,7 @@ export function byCategory() {
 /** Overdue reports now. */
 export function overdue() {
   const perLevel = Select.from('incidents_open').agg('last', 'overdue', 'overdue').groupBy('level');
-  return stat('Overdue reports', 'Incidents of level III or above past their report-by deadline.', 'short').thresholds(thresholds(1, 1)).withTarget(influx(Select.fromSubquery(perLevel).agg('sum', 'overdue', 'overdue')));
+  return stat('Overdue reports', 'Incidents of level III or above past their report-by deadline.', 'short').thresholds(alarmFrom(1)).withTarget(influx(Select.fromSubquery(perLevel).agg('sum', 'overdue', 'overdue')));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { influx, table, thresholds, timeseries } from './common.js';
+import { influx, table, thresholds, timeseries, UNITS } from './common.js';
 import { readings, sectorDashboard } from './sector.js';
 
 /** Processor load of each roadside unit. */
@@ -30,7 +30,7 @@ export function vehicleSpeeds() {
 
 /** BSM messages per second per region: the load on the V2X stream. */
 export function bsmRate() {
-  return timeseries('BSM message rate', 'Basic safety messages per second per region.', 'msg/s')
+  return timeseries('BSM message rate', 'Basic safety messages per second per region.', UNITS.msgPerSec)
     .withTarget(influx(readings('v2x_bsm').expr('count("speed") / ($__interval_ms / 1000)', 'msg/s').groupByTime().groupBy('region').fill('0')).alias('$tag_region'));
 }
 
