@@ -23,7 +23,7 @@ import { validateAndTag, type TagContext } from '../processors/validate-and-tag.
 import { UnknownFieldsReport } from '../processors/unknown-fields.js';
 import { hashToken, type ApiToken } from '../server/auth.js';
 import { buildHttp } from '../server/http.js';
-import { buildMetrics } from '../server/metrics.js';
+import { buildMetrics, LatencyMetrics } from '../server/metrics.js';
 import { BestEffortLines } from '../storage/influx/best-effort.js';
 import { InfluxOutput, NoOutput } from '../storage/influx/output.js';
 import { Spool } from '../storage/spool/spool.js';
@@ -68,6 +68,7 @@ interface Stages {
   reporter: StatisticsReporter;
   scheduler: CapacityScheduler;
   progress: ProgressLog;
+  latency: LatencyMetrics;
 }
 
 /**
@@ -97,6 +98,7 @@ export class Pipeline implements Stages {
   readonly reporter!: StatisticsReporter;
   readonly scheduler!: CapacityScheduler;
   readonly progress!: ProgressLog;
+  readonly latency!: LatencyMetrics;
   private http?: FastifyInstance;
   private readonly startedAt = Date.now();
 
@@ -164,6 +166,9 @@ export class Pipeline implements Stages {
       });
       started.push({ close: () => runtime.stop(0) });
       runtime.on('stored', (readings, at) => statistics.stored(readings, at));
+      const latency = new LatencyMetrics();
+      runtime.on('stored', (readings, at) => latency.stored(readings, at));
+      runtime.on('write', (w) => latency.wrote(w.ms, w.ok));
 
       const statsPoints = new BestEffortLines('pipeline statistics', sideWriter, log);
       const snapshot = (): HealthSnapshot => {
@@ -173,6 +178,7 @@ export class Pipeline implements Stages {
       const reporter = new StatisticsReporter(statistics, snapshot, statsPoints, (a) => incidents.observe(a), config.capacity.statsEveryMs);
       const progress = new ProgressLog(ledger, () => ({ ...runtime.health(), spoolBytes: spool.size, mqttConnected: source.connected }), log, config.log.progressEverySec);
       const pipeline: Pipeline = new Pipeline({
+        latency,
         config,
         log,
         ledger,
@@ -230,6 +236,9 @@ export class Pipeline implements Stages {
       metrics: buildMetrics({
         ledger: () => this.ledger.snapshot(),
         spoolBytes: () => this.spool.size,
+        spoolLimit: () => this.spool.limit,
+        mqtt: () => ({ connected: this.source.connected, reconnects: this.source.reconnects }),
+        latency: this.latency,
         influxUp: () => this.runtime.health().outputUp,
         anomalies: () => this.detection.stats().anomalies,
         late: () => this.detection.stats().late,

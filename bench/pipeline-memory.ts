@@ -174,9 +174,9 @@ export async function pipelineMemory(o: { dir: string; mqttUrl: string; influxUr
         msgsPerS,
         rssMb: mb(rssKb),
         peakRssMb: mb(hwmKb),
-        heapUsedMb: Math.round(metric(text, 'jl_process_nodejs_heap_size_used_bytes') / 2 ** 20),
-        heapTotalMb: Math.round(metric(text, 'jl_process_nodejs_heap_size_total_bytes') / 2 ** 20),
-        externalMb: Math.round(metric(text, 'jl_process_nodejs_external_memory_bytes') / 2 ** 20),
+        heapUsedMb: Math.round(metric(text, 'nodejs_heap_size_used_bytes') / 2 ** 20),
+        heapTotalMb: Math.round(metric(text, 'nodejs_heap_size_total_bytes') / 2 ** 20),
+        externalMb: Math.round(metric(text, 'nodejs_external_memory_bytes') / 2 ** 20),
       };
       log(`    ${msgsPerS} msg/s; RSS ${r.rssMb} MB once all stored (peak ${r.peakRssMb} MB); heap ${r.heapUsedMb} / ${r.heapTotalMb} MB, external ${r.externalMb} MB`);
       if (HEAP_SNAPSHOTS) await heapSnapshot(child.pid!, o.dir, join(HEAP_SNAPSHOTS, `${name}.heapsnapshot`));

@@ -1,5 +1,48 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { packageRoot } from '../config/paths.js';
 import { kafkaMetrics, type KafkaConsumerReadings } from './kafka-metrics.js';
+
+/**
+ * Latency histograms fed by the delivery runtime's events: each InfluxDB write's duration, and
+ * each stored reading's time from its receipt to durable storage (end to end inside the
+ * pipeline). Made before the HTTP API (the runtime starts first), registered by buildMetrics.
+ */
+export class LatencyMetrics {
+  readonly write = new Histogram({
+    name: 'jl_influx_write_duration_seconds',
+    help: 'Duration of each write to InfluxDB (a batch), by outcome.',
+    labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [],
+  });
+  readonly endToEnd = new Histogram({
+    name: 'jl_end_to_end_latency_seconds',
+    help: 'Time from receipt of a message to its reading being durable in InfluxDB.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [],
+  });
+
+  /** One write to the output took `ms`. */
+  wrote(ms: number, ok: boolean): void {
+    this.write.observe({ outcome: ok ? 'ok' : 'error' }, ms / 1000);
+  }
+
+  /** Readings became durable at `at` (ms). */
+  stored(readings: readonly { receivedAt: number }[], at: number): void {
+    for (const r of readings) this.endToEnd.observe(Math.max(0, at - r.receivedAt) / 1000);
+  }
+}
+
+/** The package's version, for jl_build_info. */
+const VERSION = (() => {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
@@ -18,6 +61,14 @@ export interface MetricsSource {
   runtime?(): RuntimeReadings;
   /** The Kafka consumers of a scale-out role; their metrics are registered only then. */
   kafka?(): KafkaConsumerReadings[];
+  /** The spool's size bound in bytes, when the app has a spool. */
+  spoolLimit?(): number;
+  /** The MQTT connection, when the app reads MQTT. */
+  mqtt?(): { connected: boolean; reconnects: number };
+  /** Write and end-to-end latency histograms, when the app writes to InfluxDB. */
+  latency?: LatencyMetrics;
+  /** The process's role (single, gateway, worker, incidents), for jl_build_info. */
+  role?: string;
 }
 
 /** What the delivery runtime reports at scrape time. */
@@ -43,7 +94,10 @@ export interface RuntimeReadings {
  */
 export function buildMetrics(src: MetricsSource): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'jl_process_' });
+  // Standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...): dashboards and
+  // alert rules written for any Node.js service work unchanged.
+  collectDefaultMetrics({ register: registry });
+  new Gauge({ name: 'jl_build_info', help: 'Always 1; the labels say which build runs.', labelNames: ['version', 'node', 'role'], registers: [registry] }).set({ version: VERSION, node: process.version, role: src.role ?? 'single' }, 1);
   const bySource = (name: string, help: string, pick: (c: { received: number; stored: number; deadLettered: number }) => number) =>
     new Counter({
       name,
@@ -84,6 +138,19 @@ export function buildMetrics(src: MetricsSource): Registry {
   });
   new Gauge({ name: 'jl_spool_bytes', help: 'Bytes held in the durable spool.', registers: [registry], collect() { this.set(src.spoolBytes()); } });
   new Gauge({ name: 'jl_influx_up', help: '1 when InfluxDB takes writes.', registers: [registry], collect() { this.set(src.influxUp() ? 1 : 0); } });
+  if (src.spoolLimit) {
+    const limit = src.spoolLimit.bind(src);
+    new Gauge({ name: 'jl_spool_limit_bytes', help: 'Size bound of the durable spool: at it, the pipeline stops taking messages.', registers: [registry], collect() { this.set(limit()); } });
+  }
+  if (src.mqtt) {
+    const mqtt = src.mqtt.bind(src);
+    new Gauge({ name: 'jl_mqtt_connected', help: '1 while connected to the MQTT broker.', registers: [registry], collect() { this.set(mqtt().connected ? 1 : 0); } });
+    new Counter({ name: 'jl_mqtt_reconnects_total', help: 'Reconnects to the MQTT broker since start.', registers: [registry], collect() { this.reset(); this.inc(mqtt().reconnects); } });
+  }
+  if (src.latency) {
+    registry.registerMetric(src.latency.write);
+    registry.registerMetric(src.latency.endToEnd);
+  }
   new Counter({
     name: 'jl_anomalies_total',
     help: 'Anomalies found, by processor and kind.',

@@ -70,7 +70,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
     const h = runtime.health();
     return { role: ctx.role, instance: ctx.instance, ...ledger.snapshot(), balanced: t.received === t.stored + t.deadLettered + t.inSpool + t.nacked + h.pending, pending: h.pending, delivery: h, mqtt: { connected: mqtt.connected, unacked: mqtt.unacked }, kafka: { consumers: [ingest.stats()], produced: producer.counts } };
   };
-  const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [ingest], catalogue: () => live.catalogue(), tokens: () => tokens });
+  const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [ingest], catalogue: () => live.catalogue(), tokens: () => tokens, mqtt: () => ({ connected: mqtt.connected, reconnects: mqtt.reconnects }) });
   reporter?.start();
   runtime.on('pressure', (on) => mqtt.throttle(on));
   mqtt.start((env) => runtime.handle(env));

@@ -22,7 +22,7 @@ import { KafkaDeadLetters } from '../../kafka/outputs.js';
 import { KafkaProducer } from '../../kafka/producer.js';
 import { ensureTopics } from '../../kafka/topics.js';
 import { buildHttp } from '../../server/http.js';
-import { buildMetrics } from '../../server/metrics.js';
+import { buildMetrics, LatencyMetrics } from '../../server/metrics.js';
 import { BestEffortLines } from '../../storage/influx/best-effort.js';
 import type { LineWriter } from '../../storage/influx/writer.js';
 import { Spool } from '../../storage/spool/spool.js';
@@ -101,7 +101,7 @@ export function deliveryRuntime(ctx: RoleContext, flow: Flow, output: Output, pr
 }
 
 /** The HTTP API of a role: health, readiness, metrics (with the Kafka consumers) and /stats. */
-export async function roleHttp(ctx: RoleContext, parts: { ready: () => RoleReadiness; stats: () => unknown; ledger: Ledger; runtime?: Runtime; consumers: () => KafkaSource[]; catalogue: () => Catalogue; tokens: () => ApiToken[]; incidents?: IncidentManager; subscriptions?: SubscriptionStore }): Promise<FastifyInstance> {
+export async function roleHttp(ctx: RoleContext, parts: { ready: () => RoleReadiness; stats: () => unknown; ledger: Ledger; runtime?: Runtime; consumers: () => KafkaSource[]; catalogue: () => Catalogue; tokens: () => ApiToken[]; incidents?: IncidentManager; subscriptions?: SubscriptionStore; mqtt?: () => { connected: boolean; reconnects: number }; latency?: LatencyMetrics }): Promise<FastifyInstance> {
   const http = buildHttp({
     incidents: parts.incidents,
     subscriptions: parts.subscriptions,
@@ -120,6 +120,9 @@ export async function roleHttp(ctx: RoleContext, parts: { ready: () => RoleReadi
       deliveryFailures: () => 0,
       runtime: parts.runtime ? () => ({ ...parts.runtime!.health(), ready: parts.ready().ok }) : undefined,
       kafka: () => parts.consumers().map((c) => c.stats()),
+      mqtt: parts.mqtt,
+      latency: parts.latency,
+      role: ctx.role,
     }),
   });
   await http.listen({ port: ctx.config.http.port, host: ctx.config.http.host });

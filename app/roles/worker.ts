@@ -1,3 +1,4 @@
+import { LatencyMetrics } from '../../server/metrics.js';
 import type { Anomaly } from '../../core/anomaly.js';
 import { Ledger } from '../../core/ledger.js';
 import type { Stage } from '../../core/runtime/runtime.js';
@@ -104,6 +105,9 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   const delivery = deliveryRuntime(ctx, { decode: readingFromRecord, stages: [detectionStage, statistics] }, output, producer, ledger, false);
   const { runtime } = delivery;
   runtime.on('stored', (readings, at) => statistics.stored(readings, at));
+  const latency = new LatencyMetrics();
+  runtime.on('stored', (readings, at) => latency.stored(readings, at));
+  runtime.on('write', (w) => latency.wrote(w.ms, w.ok));
 
   const readings = new KafkaSource(
     {
@@ -187,7 +191,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
     const h = runtime.health();
     return { role: ctx.role, instance: ctx.instance, ...ledger.snapshot(), balanced: t.received === t.stored + t.deadLettered + t.inSpool + t.nacked + h.pending, pending: h.pending, delivery: h, detection: detection.stats(), state: handover.counts, kafka: { consumers: [readings.stats()], produced: producer.counts } };
   };
-  const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [readings], catalogue: () => live.catalogue(), tokens: () => tokens });
+  const http = await roleHttp(ctx, { ready, stats, ledger, runtime, consumers: () => [readings], catalogue: () => live.catalogue(), tokens: () => tokens, latency });
   detection.start();
   handover.start();
   reporter.start();

@@ -75,7 +75,7 @@ describe('what the dashboards show', () => {
   });
 
   it("annotations map result columns with the InfluxDB data source's fields (textColumn, tagsColumn, titleColumn)", () => {
-    const annotations = dashboards.flatMap(([file, d]) => ((d.annotations?.list ?? []) as Annotation[]).filter((a) => a.datasource?.type === 'influxdb').map((a) => ({ file, a })));
+    const annotations = dashboards.flatMap(([file, d]) => ((d.annotations?.list ?? []) as unknown as Annotation[]).filter((a) => a.datasource?.type === 'influxdb').map((a) => ({ file, a })));
     expect(annotations.length).toBeGreaterThan(0);
     for (const { file, a } of annotations) {
       // Prometheus's field names, which the InfluxDB data source ignores.

@@ -33,7 +33,7 @@ async function influxProxy(target: string): Promise<{ url: string; failing: bool
   return state;
 }
 
-const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}+."=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
 
 // Delivery failures through the real mosquitto and InfluxDB: a poison integer among valid
 // messages, InfluxDB refusing writes with 500 for a while, an unwritable dead-letter file and an
@@ -107,6 +107,20 @@ describe('delivery faults through real services', () => {
     expect(pipeline.ledger.totals()).toMatchObject({ received: 2000, stored: 2000, deadLettered: 0, inSpool: 0, nacked: 0 });
     expect(deadLetters(pipeline.config.dataDir)).toHaveLength(0);
     expect((await get('/readyz')).status).toBe(200);
+    // What /metrics says of it (issue 14): refused writes and good ones in the write-duration
+    // histogram, every stored reading in the end-to-end one, and the standard process metrics.
+    const after = (await get('/metrics')).text;
+    expect(metric(after, 'jl_influx_write_duration_seconds_count{outcome="error"}')).toBeGreaterThan(0);
+    expect(metric(after, 'jl_influx_write_duration_seconds_count{outcome="ok"}')).toBeGreaterThan(0);
+    expect(metric(after, 'jl_end_to_end_latency_seconds_count')).toBe(2000);
+    expect(metric(after, 'jl_end_to_end_latency_seconds_bucket{le="+Inf"}')).toBe(2000);
+    expect(metric(after, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(metric(after, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(after).not.toMatch(/^jl_process_/m);
+    expect(metric(after, 'jl_mqtt_connected')).toBe(1);
+    expect(metric(after, 'jl_mqtt_reconnects_total')).toBe(0);
+    expect(metric(after, 'jl_spool_limit_bytes')).toBe(pipeline.config.spool.maxBytes);
+    expect(after).toMatch(/^jl_build_info\{version="\d+\.\d+\.\d+",node="v\d+[^"]*",role="single"\} 1$/m);
   });
 
   it('an unwritable dead-letter file (ENOSPC): unready, rejections held, valid data stored; recovers without a restart', async () => {

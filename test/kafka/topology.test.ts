@@ -91,7 +91,7 @@ describe('Kafka topology: 2 gateways, 3 workers', () => {
         seen.maxUnsettled = Math.max(seen.maxUnsettled, st.unsettled);
         seen.maxLag = Math.max(seen.maxLag, st.totalLag);
         const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
-        seen.maxRss = Math.max(seen.maxRss, Number(/^jl_process_resident_memory_bytes (\S+)/m.exec(metrics)?.[1] ?? 0));
+        seen.maxRss = Math.max(seen.maxRss, Number(/^process_resident_memory_bytes (\S+)/m.exec(metrics)?.[1] ?? 0));
         if (/^jl_kafka_paused\{[^}]*\} 1$/m.test(metrics)) seen.pausedMetric++;
       }
       await new Promise((r) => setTimeout(r, 500));
