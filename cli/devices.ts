@@ -8,6 +8,7 @@ import { credentialsCsv, importDevices } from '../provisioning/devices-csv.js';
 /** After the broker's files changed: mosquitto reads them again on SIGHUP only. */
 function reloadHint(o: { brokerDir?: string }): void {
   if (o.brokerDir) console.error(`broker files updated in ${o.brokerDir}: reload mosquitto (docker compose kill -s HUP mosquitto, or kill -HUP <pid>) for logins and ACL to take effect`);
+  else console.error("no --broker-dir: only the registry changed; the broker's logins and ACL did not (a broker with per-device logins will not let a new device in)");
 }
 
 /** The registry of the config, and the broker's files when --broker-dir is given. */

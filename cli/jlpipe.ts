@@ -57,7 +57,8 @@ async function run(fn: () => Promise<void>): Promise<void> {
       console.error(`config error: ${e.message}`);
       process.exit(2);
     }
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    // One line for the operator; the stack only when asked for (JL_DEBUG=1).
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}${process.env.JL_DEBUG && e instanceof Error && e.stack ? `\n${e.stack}` : ''}`);
     process.exit(1);
   }
 }

@@ -38,15 +38,21 @@ export function mosquittoHash(password: string, salt = randomBytes(12), iteratio
   return `$7$${iterations}$${salt.toString('base64')}$${pbkdf2Sync(password, salt, iterations, 64, 'sha512').toString('base64')}`;
 }
 
-/** Sets users' passwords in a mosquitto password file (created if absent, mode 0600); other users' lines are kept. */
-export function setPasswords(file: string, passwords: Map<string, string>): void {
-  const kept = readLines(file).filter((l) => !passwords.has(l.slice(0, l.indexOf(':'))));
-  writeKeepingMode(file, [...kept, ...[...passwords].map(([u, p]) => `${u}:${mosquittoHash(p)}`)].join('\n') + '\n');
+/**
+ * A mosquitto password file with users' passwords set (other users' lines kept) and `removed`
+ * users taken out, as text: the caller writes it (with the registry and ACL, together).
+ */
+export function passwordFileText(file: string, passwords: Map<string, string>, removed: Set<string> = new Set()): string {
+  const kept = readLines(file).filter((l) => {
+    const user = l.slice(0, l.indexOf(':'));
+    return !passwords.has(user) && !removed.has(user);
+  });
+  return [...kept, ...[...passwords].map(([u, p]) => `${u}:${mosquittoHash(p)}`)].join('\n') + '\n';
 }
 
-/** Removes users from a mosquitto password file. */
-export function removePasswords(file: string, users: Set<string>): void {
-  writeKeepingMode(file, readLines(file).filter((l) => !users.has(l.slice(0, l.indexOf(':')))).join('\n') + '\n');
+/** Sets users' passwords in a mosquitto password file (created if absent, mode 0600); other users' lines are kept. */
+export function setPasswords(file: string, passwords: Map<string, string>): void {
+  writeKeepingMode(file, passwordFileText(file, passwords));
 }
 
 function readLines(file: string): string[] {

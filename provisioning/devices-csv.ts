@@ -21,6 +21,10 @@ const NO = new Set(['no', 'false', '0', 'n', '']);
  * the import naming the file, its line and the column: nothing is registered.
  */
 export function readDevicesCsv(file: string, catalogue?: Catalogue): NewDevice[] {
+  return readRows(file, catalogue).devices;
+}
+
+function readRows(file: string, catalogue?: Catalogue): { devices: NewDevice[]; lines: number[] } {
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
     rows = parse(readFileSync(file, 'utf8'), { columns: header(file), skip_empty_lines: true, comment: '#', trim: true, info: true, bom: true });
@@ -46,8 +50,10 @@ export function readDevicesCsv(file: string, catalogue?: Catalogue): NewDevice[]
       ...(flag('critical') ? { criticalInfrastructure: true } : {}),
     };
   });
-  if (catalogue) checkRows(file, devices, rows.map((r) => r.info.lines), catalogue);
-  return devices;
+  if (!devices.length) throw new ConfigError(file, '', 'no devices: after the header line, one row per device');
+  const lines = rows.map((r) => r.info.lines);
+  if (catalogue) checkRows(file, devices, lines, catalogue);
+  return { devices, lines };
 }
 
 /**
@@ -71,7 +77,8 @@ function checkRows(file: string, devices: NewDevice[], lines: number[], catalogu
 
 /** `jlpipe devices import`: registers every device of the CSV file, or none. */
 export function importDevices(files: DeviceFiles, csvFile: string): Credentials[] {
-  return addDevices(files, readDevicesCsv(csvFile, files.catalogue));
+  const { devices, lines } = readRows(csvFile, files.catalogue);
+  return addDevices(files, devices, (i, problem) => new ConfigError(csvFile, 'column id', problem, lines[i]));
 }
 
 /** The header check: known column names, the required ones present. */
@@ -79,7 +86,9 @@ function header(file: string) {
   return (names: string[]): string[] => {
     const cols = names.map((n) => n.trim().toLowerCase());
     const unknown = cols.find((c) => !(COLUMNS as readonly string[]).includes(c));
-    if (unknown !== undefined) throw new ConfigError(file, 'header', `unknown column "${unknown}" (columns: ${COLUMNS.join(', ')})`, 1);
+    if (unknown !== undefined) throw new ConfigError(file, 'header', `unknown column "${unknown}" (columns: ${COLUMNS.join(', ')}, separated by commas)`, 1);
+    const twice = cols.find((c, i) => cols.indexOf(c) !== i);
+    if (twice !== undefined) throw new ConfigError(file, 'header', `column "${twice}" appears twice`, 1);
     const missing = REQUIRED.filter((c) => !cols.includes(c));
     if (missing.length) throw new ConfigError(file, 'header', `missing column ${missing.join(', ')} (the first line names the columns: ${COLUMNS.join(',')})`, 1);
     return cols;

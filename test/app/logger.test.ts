@@ -11,7 +11,9 @@ describe('the pipeline logger', () => {
     const log = makeLogger('info', { svc: 'test' }, sink);
     const key = 'ab'.repeat(32);
     log.info({ device: { id: 'meter-1', key, previousKey: key, sigScheme: 'v2' }, password: 'pw-1', influx: { token: 'tok-1' } }, 'device loaded');
+    log.info({ config: { mqtt: { password: 'pw-2' } }, devices: [{ id: 'a', key }], channel: { secret: 'sec-1' }, headers: { authorization: 'Bearer tok-2' } }, 'deeper');
     const text = lines.join('');
+    for (const s of ['pw-2', 'sec-1', 'tok-2']) expect(text).not.toContain(s);
     expect(text).not.toContain(key);
     expect(text).not.toContain('pw-1');
     expect(text).not.toContain('tok-1');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import mqtt from 'mqtt';
@@ -174,5 +174,84 @@ describe('the compose deployment: secrets from files, devices provisioned from a
     expect(readFileSync(files.passwordFile, 'utf8')).not.toMatch(/^soil-csv-0001:/m);
     expect(readFileSync(files.aclFile, 'utf8')).not.toContain('soil-csv-0001');
     expect(jlpipe('devices', 'remove', '-c', config, '--id', 'soil-csv-0001').stderr).toMatch(/is not registered/);
+  });
+});
+
+// The review of the change above found these; each failed before its fix.
+describe('jlpipe devices: what must not happen to the broker files', () => {
+  const catalogue = loadCatalogue(loadPipelineConfig(defaultConfigFile(), {}).catalogue);
+  const setup = () => {
+    const dir = tempDir();
+    const r = jlpipe('deploy', 'init', '--dir', join(dir, 'deploy'));
+    expect(r.status, r.stderr).toBe(0);
+    const config = join(dir, 'deploy', 'pipeline.yaml');
+    writeFileSync(config, `catalogue: ${loadPipelineConfig(defaultConfigFile(), {}).catalogue}\ndevices: secrets/registry/devices.yaml\n`);
+    return { dir, config, files: deploymentFiles(join(dir, 'deploy')), broker: ['--broker-dir', join(dir, 'deploy', 'mosquitto')] };
+  };
+  const add = (config: string, broker: string[], id: string, env: string[] = []) =>
+    spawnSync('sh', ['-c', `${env.join('; ')}${env.length ? '; ' : ''}exec "$@"`, 'sh', process.execPath, cli, 'devices', 'add', '-c', config, ...broker, '--id', id, '--sector', 'agri', '--region', '220100', '--types', 'soil'], { encoding: 'utf8', timeout: 30_000 });
+
+  it("a device may not take a service's login, nor a name with ':'", () => {
+    const { dir, config, files, broker } = setup();
+    const passwd = readFileSync(files.passwordFile, 'utf8');
+    expect(add(config, broker, 'jlpipe').stderr).toMatch(/"jlpipe" is the broker login of a service/);
+    expect(add(config, broker, 'jlsubscriber').stderr).toMatch(/"jlsubscriber" is the broker login of a service/);
+    expect(add(config, broker, 'soil:1').stderr).toMatch(/contains ":"/);
+    expect(readFileSync(files.passwordFile, 'utf8')).toBe(passwd);
+    const csv = join(dir, 'svc.csv');
+    writeFileSync(csv, 'id,sector,region,types\nsoil-ok-1,agri,220100,soil\njlpipe,agri,220100,soil\n');
+    expect(jlpipe('devices', 'import', '-c', config, ...broker, csv).stderr).toMatch(/svc\.csv:3: column id: "jlpipe" is the broker login of a service/);
+    expect(loadRegistry(files.registry, catalogue).size).toBe(0);
+  });
+
+  it('a strict umask does not make the files unreadable to the broker and the pipeline', () => {
+    const { config, files, broker } = setup();
+    const modes = () => [files.registry, files.passwordFile, files.aclFile].map((f) => statSync(f).mode & 0o777);
+    const before = modes();
+    const r = add(config, broker, 'soil-umask-1', ['umask 077']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(modes()).toEqual(before);
+    expect(before).toEqual([0o644, 0o644, 0o644]);
+  });
+
+  it('a failure part-way changes no file; a held lock or a registry that is not a list is refused', () => {
+    const { dir, config, files, broker } = setup();
+    add(config, broker, 'soil-first-1');
+    const snapshot = () => [files.registry, files.passwordFile, files.aclFile].map((f) => readFileSync(f, 'utf8'));
+    const before = snapshot();
+    // The password file cannot be read (a directory in its place): the registry, staged first,
+    // must not be put in place, and no temporary file may stay behind.
+    const saved = readFileSync(files.passwordFile, 'utf8');
+    rmSync(files.passwordFile);
+    mkdirSync(files.passwordFile);
+    const failed = add(config, broker, 'soil-half-1');
+    expect(failed.status).not.toBe(0);
+    expect(readFileSync(files.registry, 'utf8')).toBe(before[0]);
+    expect(readdirSync(join(files.registry, '..')).filter((f) => f.endsWith('.next'))).toEqual([]);
+    rmSync(files.passwordFile, { recursive: true });
+    writeFileSync(files.passwordFile, saved, { mode: 0o644 });
+    // A lock held by another command.
+    writeFileSync(`${files.registry}.lock`, '1\n');
+    expect(add(config, broker, 'soil-locked-1').stderr).toMatch(/another jlpipe devices command is changing it \(lock file .*devices\.yaml\.lock/);
+    rmSync(`${files.registry}.lock`);
+    expect(snapshot()).toEqual(before);
+    // A registry in another shape would be lost by a rewrite.
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, 'devices:\n  - { id: old-1, sector: agri, region: "220100", types: [soil] }\n');
+    const cfg2 = join(dir, 'other-config.yaml');
+    writeFileSync(cfg2, `catalogue: ${loadPipelineConfig(defaultConfigFile(), {}).catalogue}\ndevices: ${other}\n`);
+    expect(add(cfg2, [], 'soil-x-1').stderr).toMatch(/the registry must be a YAML list of devices; not changed/);
+    expect(readFileSync(other, 'utf8')).toContain('old-1');
+  });
+
+  it('an import without --broker-dir says the broker was not changed; CSV header and emptiness are named', () => {
+    const { dir, config } = setup();
+    const csv = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    const r = jlpipe('devices', 'import', '-c', config, csv('ok.csv', 'id,sector,region,types\nsoil-nb-1,agri,220100,soil\n'));
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/no --broker-dir: only the registry changed/);
+    expect(jlpipe('devices', 'import', '-c', config, csv('again.csv', 'id,sector,region,types\nsoil-nb-2,agri,220100,soil\nsoil-nb-1,agri,220100,soil\n')).stderr).toMatch(/again\.csv:3: column id: device "soil-nb-1" is already registered/);
+    expect(jlpipe('devices', 'import', '-c', config, csv('twice.csv', 'id,sector,region,types,types\n')).stderr).toMatch(/twice\.csv:1: header: column "types" appears twice/);
+    expect(jlpipe('devices', 'import', '-c', config, csv('empty.csv', 'id,sector,region,types\n')).stderr).toMatch(/empty\.csv: \(root\): no devices/);
   });
 });
