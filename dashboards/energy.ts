@@ -1,5 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { influx, thresholds, timeseries, thresholdsLowIsBad, UNITS } from './common.js';
+import { influx, timeseries, thresholdsLowIsBad, UNITS } from './common.js';
 import { meanByRegion, readings, sectorDashboard } from './sector.js';
 
 /** Phase voltages, mean over the selected meters. */

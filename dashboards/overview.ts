@@ -1,6 +1,6 @@
 import { ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { bars, dashboard, devicesOnlineQuery, incidentAnnotations, influx, regionVariable, sectorVariable, stat, thresholds, timeseries, alarmFrom, UNITS } from './common.js';
+import { bars, dashboard, devicesOnlineQuery, incidentAnnotations, influx, regionVariable, sectorVariable, stat, timeseries, alarmFrom, UNITS } from './common.js';
 import { Select } from './influxql.js';
 
 /** Statistics of the selected sectors and regions. */

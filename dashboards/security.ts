@@ -1,5 +1,5 @@
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { bars, dashboard, incidentAnnotations, influx, regionVariable, sectorVariable, stat, table, thresholds, timeseries, alarmFrom } from './common.js';
+import { bars, dashboard, incidentAnnotations, influx, regionVariable, sectorVariable, stat, table, timeseries, alarmFrom } from './common.js';
 import { Select } from './influxql.js';
 
 /** Incident events of the selected sectors and regions. */

@@ -120,7 +120,7 @@ function writeAll(files: DeviceFiles, items: RegistryDevice[], logins?: { set?: 
     let registry: Registry | undefined;
     set.stage(files.registry, items.map((d) => `- ${JSON.stringify(d)}`).join('\n') + '\n', (next) => (registry = load(files, next)), true);
     if (files.broker) {
-      set.stage(files.broker.passwordFile, passwordFileText(files.broker.passwordFile, logins?.set ?? new Map(), logins?.removed));
+      set.stage(files.broker.passwordFile, passwordFileText(files.broker.passwordFile, logins?.set ?? new Map<string, string>(), logins?.removed));
       set.stage(files.broker.aclFile, brokerAcl(registry!.values(), files.broker.users));
     }
     set.commit();
