@@ -60,6 +60,8 @@ export interface CoreParams extends LikelihoodParams {
   rangeTolerance: number;
   /** Alert at this strength (0.5 is a likelihood tail of 1e-5, 1.5 of 1e-15). */
   sensitivity: number;
+  /** ...and, for the level and daily views, only with a residual of at least this many noise units (0: any). */
+  minZ: number;
   /** Points of silence after an alert. */
   silence: number;
   /** While a view's residual stays at or beyond this (noise units), the event goes on and the silence with it (0: off)... */
@@ -195,10 +197,14 @@ export class ScoringCore {
     if (n === 1 || x > r.max) s[o + MAX] = x;
     // Rules alert whatever the sensitivity: a value beyond the range seen, a confirmed shift.
     const rule = Math.max(1, p.sensitivity);
+    // The views' residual behind the strength, for minZ (the daily view's as a z).
+    const viewZ = view === 'daily' ? this.dailyZ : levelZ;
+    let ruled = false;
     if (p.range && n > p.warmup && r.max > r.min) {
       const tol = (r.max - r.min) * p.rangeTolerance;
       if ((x > r.max + tol || x < r.min - tol) && strength < rule) {
         strength = rule;
+        ruled = true;
         // A sudden jump past the range (a full-score residual from the forecast) is a spike that
         // also left the range: named by its suddenness, so its name does not depend on how
         // calibrated the level view happens to be at that hour. A drift out of range is new_range.
@@ -214,7 +220,10 @@ export class ScoringCore {
         }
       }
     }
-    if (p.shiftRule && r.shift && strength < rule && view === 'level') strength = rule;
+    if (p.shiftRule && r.shift && strength < rule && view === 'level') {
+      strength = rule;
+      ruled = true;
+    }
     // One alert per event: after an alert, `silence` points report nothing.
     const since = Math.min(s[o + SINCE] + 1, COUNT_CAP);
     const event = Math.min(s[o + EVENT] + 1, COUNT_CAP);
@@ -239,7 +248,9 @@ export class ScoringCore {
       strength = 0;
       // An event lasts while the series stays far from its baselines, up to eventMax points.
       if (p.eventZ > 0 && Math.max(Math.abs(levelZ), Math.abs(this.dailyZ)) >= p.eventZ && event < p.eventMax) s[o + SINCE] = 0;
-    } else if (strength >= p.sensitivity) {
+    } else if (strength >= p.sensitivity && (ruled || Math.abs(viewZ) >= p.minZ)) {
+      // The likelihood fits a Gaussian to the views' raw scores, which understates how often
+      // ordinary noise reaches 4 noise units: a view alerts only past minZ of them.
       r.alert = true;
       s[o + SINCE] = 0;
       s[o + EVENT] = 0;

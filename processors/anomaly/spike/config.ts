@@ -23,6 +23,7 @@ const coreProperties = {
   range: { type: 'boolean', default: true, description: 'The new-range rule: a value beyond the range seen by more than rangeTolerance of it.' },
   rangeTolerance: { type: 'number', minimum: 0, default: 1, description: 'Share of the range seen that a value must exceed it by (0.05 on NAB; Gaussian noise keeps stretching a range by a few percent).' },
   sensitivity: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 1.5, description: 'Alert at this strength, -log10(likelihood tail) / 10: 0.5 is a tail of 1e-5, 1.5 of 1e-15. Higher is fewer alerts; a pipeline watching 100,000 series needs a far tail.' },
+  minZ: { type: 'number', minimum: 0, default: 5, description: "A level or daily view alerts only with a residual of at least this many noise units (the range and shift rules are not bound by it): the likelihood's Gaussian fit understates how often ordinary noise reaches 4. 0: the likelihood alone decides." },
   silence: { type: 'integer', minimum: 0, default: 30, description: 'Readings of a series without a new alert after one: one event, one alert.' },
   eventZ: { type: 'number', minimum: 0, default: 3, description: 'While a residual stays this many noise units off, the event (and its silence) goes on: a long anomaly alerts once. 0: silence is a fixed number of readings.' },
   eventMax: { type: 'integer', minimum: 0, default: 1000, description: 'Readings an event may extend its silence, after its alert.' },
@@ -73,7 +74,7 @@ export const spikeSchema = {
         agri_weather: { alpha: 0.3, beta: 0.1, clipZ: 3 },
         energy_heat: { alpha: 0.3, beta: 0.1, clipZ: 3 },
         // NAB series: single metrics of unknown cadence, scored from a longer history (docs/DETECTION.md).
-        nab: { beta: 0.01, clipZ: 3, fitFrom: 150, reportFrom: 300, averageOf: 5, sensitivity: 0.55, rangeTolerance: 0.05, shiftRule: false, explainZ: 0, eventZ: 0, utcOffsetMinutes: 0 },
+        nab: { minZ: 0, beta: 0.01, clipZ: 3, fitFrom: 150, reportFrom: 300, averageOf: 5, sensitivity: 0.55, rangeTolerance: 0.05, shiftRule: false, explainZ: 0, eventZ: 0, utcOffsetMinutes: 0 },
       },
     },
   },

@@ -2,7 +2,7 @@ import type { CoreParams } from '../score/core.js';
 import type { SpikeConfig } from './config.js';
 
 type Constants = Omit<CoreParams, 'daily'>;
-const CONSTANTS = ['alpha', 'beta', 'noiseMemory', 'clipZ', 'fullZ', 'shiftK', 'shiftH', 'shiftRule', 'warmup', 'fitFrom', 'reportFrom', 'memory', 'dailyMemoryDays', 'dailyFloor', 'explainZ', 'range', 'rangeTolerance', 'sensitivity', 'silence', 'eventZ', 'eventMax', 'dailyFromDays', 'averageOf', 'utcOffsetMinutes'] as const satisfies readonly (keyof Constants)[];
+const CONSTANTS = ['alpha', 'beta', 'noiseMemory', 'clipZ', 'fullZ', 'shiftK', 'shiftH', 'shiftRule', 'warmup', 'fitFrom', 'reportFrom', 'memory', 'dailyMemoryDays', 'dailyFloor', 'explainZ', 'range', 'rangeTolerance', 'sensitivity', 'minZ', 'silence', 'eventZ', 'eventMax', 'dailyFromDays', 'averageOf', 'utcOffsetMinutes'] as const satisfies readonly (keyof Constants)[];
 
 /**
  * The scoring core's constants for one field: the section's own, then the measurement's override,
