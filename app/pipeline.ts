@@ -197,7 +197,7 @@ export class Pipeline implements Stages {
         runtime,
         sideData: [incidentPoints, statsPoints],
         reporter,
-        scheduler: new CapacityScheduler(() => pipeline.capacityPlan(config.capacity.planHorizonDays * 86_400_000), config.capacity.planEveryMs, log),
+        scheduler: new CapacityScheduler(() => pipeline.capacityPlan(config.capacity.planHorizonDays * 86_400_000, true), config.capacity.planEveryMs, log),
         progress,
       });
       started.splice(0); // from here on, stop() closes everything
@@ -262,10 +262,13 @@ export class Pipeline implements Stages {
     return address && typeof address === 'object' ? address.port : undefined;
   }
 
-  /** The capacity plan over `horizonMs`, written back to InfluxDB for the capacity dashboard. */
-  capacityPlan(horizonMs: number) {
+  /**
+   * The capacity plan over `horizonMs`. Only the scheduled plan (`write`) writes its forecast
+   * back to InfluxDB for the capacity dashboard: a GET reads and never writes.
+   */
+  capacityPlan(horizonMs: number, write = false) {
     if (!this.influx.url) return Promise.reject(new Error('no InfluxDB configured'));
-    return runCapacityPlan({ ...this.config.influx, url: this.influx.url }, this.config.capacity, this.live.catalogue(), horizonMs, this.runtime.health().outputUp ? this.influx.writer : undefined);
+    return runCapacityPlan({ ...this.config.influx, url: this.influx.url }, this.config.capacity, this.live.catalogue(), horizonMs, write && this.runtime.health().outputUp ? this.influx.writer : undefined);
   }
 
   /**

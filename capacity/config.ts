@@ -24,6 +24,8 @@ export const capacitySchema = {
     targetUtilisation: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.7, description: 'Capacity counts as exhausted above this share of a limit (headroom for peaks and failover).' },
     instanceMsgPerSec: { type: 'number', exclusiveMinimum: 0, default: 10000, description: 'Messages per second one pipeline instance sustains (from `npm run bench` on the target machine); sizes the recommended workers and gateways of the Kafka topology.' },
     historyDays: { type: 'number', exclusiveMinimum: 0, default: 28, description: 'How much of `pipeline_stats` the planner reads.' },
+    minHistoryHours: { type: 'number', minimum: 0, default: 24, description: 'History the planner needs before it forecasts or recommends: with less it says "not enough history" (minutes of statistics say nothing about a year).' },
+    intervalLevel: { enum: [0.8, 0.9, 0.95, 0.99], default: 0.9, description: 'Coverage of the prediction interval given with each forecast at the horizon.' },
     planEveryMs: { type: 'integer', minimum: 0, default: 3600000, description: 'How often the running pipeline plans and writes the forecast for the capacity dashboard (0: never; `jlpipe capacity report` does it on demand).' },
     planHorizonDays: { type: 'number', exclusiveMinimum: 0, maximum: 3650, default: 365, description: 'Horizon of the periodic plan.' },
     regions: {

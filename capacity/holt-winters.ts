@@ -71,6 +71,16 @@ export function fitHoltWinters(y: number[], period: number): HoltWinters {
   return { ...model, rmse: Math.sqrt(sse / Math.max(1, y.length - (p || 1))) };
 }
 
+/**
+ * Variance of the k-step forecast error in units of rmse²: Holt's linear method's
+ * 1 + (k - 1)(α² + αβk + β²k(2k - 1)/6) (Hyndman et al., Forecasting with Exponential Smoothing,
+ * class 1). The season's own uncertainty is left out: a lower bound for Holt-Winters.
+ */
+export function forecastVarianceFactor(m: HoltWinters, k: number): number {
+  const { alpha: a, beta: b } = m;
+  return 1 + (k - 1) * (a * a + a * b * k + (b * b * k * (2 * k - 1)) / 6);
+}
+
 /** The forecast `k` steps after the last observation (k >= 1), never below zero. */
 export function forecastAt(m: HoltWinters, k: number): number {
   const s = m.period ? m.season[(m.n - 1 + k) % m.period] : 0;

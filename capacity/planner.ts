@@ -1,5 +1,5 @@
 import { regionCapacity, type CapacityConfig } from './config.js';
-import { fitHoltWinters, forecastAt, forecastSum, type HoltWinters } from './holt-winters.js';
+import { fitHoltWinters, forecastAt, forecastSum, forecastVarianceFactor, type HoltWinters } from './holt-winters.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -52,6 +52,8 @@ export interface MetricPlan {
   current: number;
   /** Forecast at the end of the horizon, and the highest forecast value within it. */
   atHorizon: number;
+  /** Prediction interval of the forecast at the horizon (coverage `level`), from the model's one-step error. */
+  interval: { level: number; low: number; high: number };
   peak: number;
   /** The configured limit times the target utilisation (the budget itself for series). */
   limit: number;
@@ -105,6 +107,11 @@ export interface ResourcePlan extends MetricPlan {
 
 export interface CapacityPlan {
   generatedAt: number;
+  /** False while the history is shorter than `capacity.minHistoryHours`: no forecast, no recommendation. */
+  enoughHistory: boolean;
+  /** The history the planner needs (ms), and what it had. */
+  minHistoryMs: number;
+  historyMs: number;
   horizonMs: number;
   bucketMs: number;
   historyFrom: number | null;
@@ -118,6 +125,21 @@ export function seasonOf(bucketMs: number, spanMs: number): number {
   if (spanMs >= 2 * WEEK && WEEK / bucketMs <= 2000) return Math.round(WEEK / bucketMs);
   if (spanMs >= 2 * DAY) return Math.round(DAY / bucketMs);
   return 0;
+}
+
+/** Two-sided standard normal quantiles of the interval levels the config allows. */
+const Z: Record<number, number> = { 0.8: 1.2816, 0.9: 1.6449, 0.95: 1.96, 0.99: 2.5758 };
+
+/** Sum of forecastVarianceFactor(m, j) for j = lo..hi, closed form (a cubic in j). */
+function varianceFactorSum(m: HoltWinters, lo: number, hi: number): number {
+  if (hi < lo) return 0;
+  const A = m.alpha * m.alpha, B = m.alpha * m.beta, C = (m.beta * m.beta) / 6;
+  // factor(j) = (1 - A) + (A - B + C) j + (B - 3C) j² + 2C j³
+  const p1 = (n: number) => (n * (n + 1)) / 2;
+  const p2 = (n: number) => (n * (n + 1) * (2 * n + 1)) / 6;
+  const p3 = (n: number) => p1(n) ** 2;
+  const range = (f: (n: number) => number) => f(hi) - f(lo - 1);
+  return (1 - A) * (hi - lo + 1) + (A - B + C) * range(p1) + (B - 3 * C) * range(p2) + 2 * C * range(p3);
 }
 
 /** A regular series: one value per bucket from `from` to `to`, 0 where nothing was recorded. */
@@ -237,11 +259,19 @@ function planMetric(
   horizonMs: number,
   season: number,
   limit: number,
+  level: number,
   accumulate?: { start: number; factor: number; windowBuckets: number | null },
 ): MetricPlan {
   const m: HoltWinters = fitHoltWinters(y, season);
   const steps = Math.max(1, Math.floor(horizonMs / bucketMs));
   const path = pathOf(m, y, steps, accumulate);
+  // The interval at the horizon: a rate's k-step error; a total's, the sum of the forecasts
+  // still in it (errors taken as independent, so a lower bound when they are not).
+  const variance = accumulate
+    ? accumulate.factor ** 2 * m.rmse ** 2 * varianceFactorSum(m, accumulate.windowBuckets ? Math.max(1, steps - accumulate.windowBuckets + 1) : 1, steps)
+    : m.rmse ** 2 * forecastVarianceFactor(m, steps);
+  const half = (Z[level] ?? Z[0.9]) * Math.sqrt(variance);
+  const atHorizon = path.at(steps);
   const k = limit < Infinity ? firstAbove(path, limit) : null;
   // Curve points sit on a fixed grid, so the forecast written by one run overwrites the last
   // one; each is the value of the first bucket in its cell.
@@ -262,7 +292,8 @@ function planMetric(
     metric,
     unit: METRIC_UNITS[metric],
     current,
-    atHorizon: path.at(steps),
+    atHorizon,
+    interval: { level, low: Math.max(0, atHorizon - half), high: atHorizon + half },
     peak: Math.max(peakOf(path), current),
     limit,
     exhaustedAt: current > limit ? lastT : exhausted,
@@ -330,9 +361,14 @@ function* planSteps(history: CapacityHistory, config: CapacityConfig, resources:
     if (from === null || b.t < from) from = b.t;
     if (to === null || b.t > to) to = b.t;
   }
-  const plan: CapacityPlan = { generatedAt: history.now, horizonMs, bucketMs, historyFrom: from, historyTo: to, regions: [], resources: [] };
-  if (from === null || to === null) return plan;
+  const minHistoryMs = config.minHistoryHours * HOUR;
+  const historyMs = from === null || to === null ? 0 : to + bucketMs - from;
+  const plan: CapacityPlan = { generatedAt: history.now, enoughHistory: historyMs > 0 && historyMs >= minHistoryMs, minHistoryMs, historyMs, horizonMs, bucketMs, historyFrom: from, historyTo: to, regions: [], resources: [] };
+  // Minutes of statistics say nothing about a year: no forecast, and no recommendation, until
+  // the history is long enough.
+  if (from === null || to === null || !plan.enoughHistory) return plan;
   yield;
+  const level = config.intervalLevel;
   const season = seasonOf(bucketMs, to + bucketMs - from);
   const seconds = bucketMs / 1000;
   const target = config.targetUtilisation;
@@ -354,19 +390,19 @@ function* planSteps(history: CapacityHistory, config: CapacityConfig, resources:
     const cores = regular(sum(rows, (b) => b.cpuMs / bucketMs), from, to, bucketMs);
     const retention = config.retentionDays ? Math.round((config.retentionDays * DAY) / bucketMs) : null;
     const metrics = [
-      planMetric('write_rate', rate, to, bucketMs, horizonMs, season, cap.writePointsPerSec * target),
-      planMetric('storage', values, to, bucketMs, horizonMs, season, cap.storageBytes * target, {
+      planMetric('write_rate', rate, to, bucketMs, horizonMs, season, cap.writePointsPerSec * target, level),
+      planMetric('storage', values, to, bucketMs, horizonMs, season, cap.storageBytes * target, level, {
         start: (history.storedValues[region] ?? values.reduce((a, b) => a + b, 0)) * config.bytesPerValue,
         factor: config.bytesPerValue,
         windowBuckets: retention,
       }),
-      planMetric('compute', cores, to, bucketMs, horizonMs, season, cap.cpuCores * target),
+      planMetric('compute', cores, to, bucketMs, horizonMs, season, cap.cpuCores * target, level),
     ];
     const sectors: SectorPlan[] = [];
     const bySector = groupBy(rows, (b) => b.sector);
     for (const sector of [...bySector.keys()].sort()) {
       const y = regular(sum(bySector.get(sector)!, (b) => b.points / seconds), from, to, bucketMs);
-      const p = planMetric('write_rate', y, to, bucketMs, horizonMs, season, Infinity);
+      const p = planMetric('write_rate', y, to, bucketMs, horizonMs, season, Infinity, level);
       sectors.push({ sector, current: p.current, atHorizon: p.atHorizon, peak: p.peak, share: 0, forecast: p.forecast });
     }
     const totalAtHorizon = sectors.reduce((a, s) => a + s.atHorizon, 0);
@@ -380,7 +416,7 @@ function* planSteps(history: CapacityHistory, config: CapacityConfig, resources:
     yield;
     // Series per resource: the newest count of each region in a bucket, summed over regions.
     const y = regular(sum(rows, (b) => b.series), from, to, bucketMs);
-    const p = planMetric('series', y, to, bucketMs, horizonMs, 0, r.cardinalityBudget);
+    const p = planMetric('series', y, to, bucketMs, horizonMs, 0, r.cardinalityBudget, level);
     const now = y[y.length - 1];
     plan.resources.push({ ...p, current: now, code: r.code, measurement: r.measurement, sector: r.sector, budget: r.cardinalityBudget, overBudgetNow: now > r.cardinalityBudget, exhaustedAt: now > r.cardinalityBudget ? to : p.exhaustedAt, daysLeft: now > r.cardinalityBudget ? 0 : p.daysLeft });
   }

@@ -1,4 +1,3 @@
-import { ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { bars, dashboard, devicesOnlineQuery, incidentAnnotations, influx, regionVariable, sectorVariable, stat, timeseries, alarmFrom, UNITS } from './common.js';
 import { Select } from './influxql.js';
@@ -45,14 +44,13 @@ export function overdueReports() {
 
 /**
  * Messages taken in over the selected time range. `received` is each instance's count since it
- * started: the increase per interval (a restart's reset dropped), summed over intervals and
- * instances, not the newest lifetime total.
+ * started: its spread (newest minus oldest) within the range, summed over instances, not the
+ * newest lifetime total. (An instance restarted within the range counts from before its reset.)
  */
 export function messagesReceived() {
-  const increase = Select.from('pipeline_health').expr('non_negative_difference(last("received"))', 'received').groupByTime().groupBy('instance');
+  const perInstance = Select.from('pipeline_health').agg('spread', 'received', 'received').groupBy('instance');
   return stat('Messages received', 'Messages taken in over the selected time (stored or dead-lettered), all instances.', 'short')
-    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['sum']))
-    .withTarget(influx(Select.fromSubquery(increase).agg('sum', 'received', 'received').groupByTime().fill('0')));
+    .withTarget(influx(Select.fromSubquery(perInstance).agg('sum', 'received', 'received')));
 }
 
 export function overviewDashboard() {

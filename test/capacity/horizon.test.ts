@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 0, 5);
 
-const config = (o: Partial<CapacityConfig> = {}): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, planEveryMs: 0, planHorizonDays: 365, regions: { default: { storageBytes: 2e12, writePointsPerSec: 1e5, cpuCores: 8 } }, ...o });
+const config = (o: Partial<CapacityConfig> = {}): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, minHistoryHours: 0, intervalLevel: 0.9, planEveryMs: 0, planHorizonDays: 365, regions: { default: { storageBytes: 2e12, writePointsPerSec: 1e5, cpuCores: 8 } }, ...o });
 
 /** One region, sector and resource; `rate(i)` points/s in bucket i. */
 function oneSeries(n: number, bucketMs: number, rate: (i: number) => number): StatsBucket[] {

@@ -26,7 +26,7 @@ function history(noise = 0.03): StatsBucket[] {
   return out;
 }
 
-const config = (regions: CapacityConfig['regions']): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, planEveryMs: 0, planHorizonDays: 365, regions });
+const config = (regions: CapacityConfig['regions']): CapacityConfig => ({ statsEveryMs: 10_000, onlineCycles: 3, bytesPerValue: 2.5, retentionDays: null, targetUtilisation: 1, instanceMsgPerSec: 10_000, historyDays: 28, minHistoryHours: 24, intervalLevel: 0.9, planEveryMs: 0, planHorizonDays: 365, regions });
 
 /** First hour after the history at which f crosses the limit (noise-free truth). */
 function trueCrossing(f: (h: number) => number, limit: number): number {
@@ -117,5 +117,42 @@ describe('capacity report without a complete bucket', () => {
     const md = capacityMarkdown(plan);
     expect(md).toContain('(no complete bucket yet) (10 s buckets)');
     expect(md).toMatch(/No statistics yet: no 10 s bucket of `pipeline_stats` is complete/);
+  });
+});
+
+// Issue 14: the planner says "not enough history" instead of recommending from minutes, and
+// gives each forecast a prediction interval.
+describe('capacity plan: history needed, and intervals', () => {
+  const buckets = history();
+  const now = T0 + DAYS * DAY;
+  const storedValues = { '220100': 0 };
+
+  it('says "not enough history" below capacity.minHistoryHours, and plans nothing', () => {
+    const short = buckets.slice(0, 10); // 10 hours
+    const plan = planCapacity({ bucketMs: HOUR, now: T0 + 10 * HOUR, buckets: short, storedValues }, config({}), [{ code: 'JL-NL-0301-001', measurement: 'energy_meter', sector: 'energy', cardinalityBudget: 10 }], 365 * DAY);
+    expect(plan).toMatchObject({ enoughHistory: false, historyMs: 10 * HOUR, minHistoryMs: 24 * HOUR, regions: [], resources: [] });
+    expect(capacityMarkdown(plan)).toMatch(/Not enough history: 10 h of `pipeline_stats`; the planner needs at least 24 h \(`capacity.minHistoryHours`\)/);
+    // With a day of it, it plans.
+    const day = planCapacity({ bucketMs: HOUR, now: T0 + 24 * HOUR, buckets: buckets.slice(0, 24), storedValues }, config({}), [], 30 * DAY);
+    expect(day.enoughHistory).toBe(true);
+    expect(day.regions).toHaveLength(1);
+  });
+
+  it('gives a prediction interval at the horizon that holds the truth and widens with the horizon', () => {
+    const at = (days: number) => planCapacity({ bucketMs: HOUR, now, buckets, storedValues }, config({}), [], days * DAY).regions[0].metrics.find((m) => m.metric === 'write_rate')!;
+    for (const days of [7, 30, 90]) {
+      const m = at(days);
+      const truth = rateAt(DAYS * 24 - 1 + days * 24);
+      expect(m.interval.level).toBe(0.9);
+      expect(m.interval.low, `${days} days`).toBeLessThan(m.atHorizon);
+      expect(m.interval.high, `${days} days`).toBeGreaterThan(m.atHorizon);
+      expect(truth, `${days} days: ${m.interval.low}-${m.interval.high}`).toBeGreaterThanOrEqual(m.interval.low);
+      expect(truth, `${days} days: ${m.interval.low}-${m.interval.high}`).toBeLessThanOrEqual(m.interval.high);
+    }
+    const width = (m: { interval: { low: number; high: number } }) => m.interval.high - m.interval.low;
+    expect(width(at(90))).toBeGreaterThan(width(at(7)));
+    const storage = planCapacity({ bucketMs: HOUR, now, buckets, storedValues }, config({}), [], 90 * DAY).regions[0].metrics.find((m) => m.metric === 'storage')!;
+    expect(storage.interval.high).toBeGreaterThan(storage.atHorizon);
+    expect(capacityMarkdown(planCapacity({ bucketMs: HOUR, now, buckets, storedValues }, config({}), [], 90 * DAY))).toMatch(/\| write_rate \(points\/s\) \| [\d,.]+ \| [\d,.]+ \(90 %: [\d,.]+–[\d,.]+\) \|/);
   });
 });

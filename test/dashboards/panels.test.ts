@@ -94,6 +94,8 @@ describe('every dashboard panel against the real InfluxDB', () => {
     writeFileSync(catalogue, readFileSync(join(packageRoot(), 'config', 'catalogue', 'catalogue.yaml'), 'utf8').replace('cardinalityBudget: 20000', 'cardinalityBudget: 5'));
     config = testConfig({ mqttUrl: svc.mqttUrl, influxUrl: svc.influxUrl, dataDir, devices: file, catalogue });
     config.capacity.statsEveryMs = 1000;
+    // Minutes of statistics: the planner is told to plan on them anyway (its default wants a day).
+    config.capacity.minHistoryHours = 0;
     db = config.influx.database;
     pipeline = await Pipeline.start(config, { logger: testLogger() });
     await waitUntil(() => pipeline.source.subscribed, 10_000, 'subscribed');
@@ -113,7 +115,7 @@ describe('every dashboard panel against the real InfluxDB', () => {
     // in 1 s buckets; with the default 10 s the short run can fall into too few whole buckets.
     reportDir = join(dataDir, 'capacity');
     const cfg = join(dataDir, 'pipeline.yaml');
-    writeFileSync(cfg, `catalogue: ${catalogue}\ndevices: ${file}\ndataDir: ${dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\ncapacity: { statsEveryMs: 1000 }\n`);
+    writeFileSync(cfg, `catalogue: ${catalogue}\ndevices: ${file}\ndataDir: ${dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\ncapacity: { statsEveryMs: 1000, minHistoryHours: 0 }\n`);
     const out = await promisify(execFile)(process.execPath, [cli, 'capacity', 'report', '-c', cfg, '--horizon', '90d', '--out', reportDir], { env: { ...process.env, JL_INFLUX_URL: '' }, timeout: 120_000 });
     report = out.stdout;
   }, 240_000);
@@ -207,7 +209,10 @@ describe('every dashboard panel against the real InfluxDB', () => {
     expect(readFileSync(join(reportDir, 'charts', `${json.regions[0].region}-write_rate.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<path d="M/);
   });
 
-  it('GET /capacity gives the same plan to a viewer, as JSON and as Markdown', async () => {
+  it('GET /capacity gives the same plan to a viewer, as JSON and as Markdown, and writes nothing', async () => {
+    const written = async () => Number((await influxQuery({ url: svc.influxUrl, database: db }, 'SELECT count("value") FROM "capacity_forecast"'))[0]?.values[0][1] ?? 0);
+    const before = await written();
+    expect(before).toBeGreaterThan(0); // the report wrote its forecast
     const { status, body: plan } = await getJson<{ regions: { region: string }[]; resources: { code: string; overBudgetNow: boolean }[] }>(pipeline.httpPort!, '/capacity?horizon=90d');
     expect(status).toBe(200);
     expect(plan.regions.map((r) => r.region)).toEqual(expect.arrayContaining(['220100', '220200', '220300']));
@@ -215,5 +220,17 @@ describe('every dashboard panel against the real InfluxDB', () => {
     const md = await fetch(`http://127.0.0.1:${pipeline.httpPort}/capacity?format=markdown`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
     expect(md.headers.get('content-type')).toMatch(/text\/markdown/);
     expect(await md.text()).toMatch(/^# Capacity plan/);
+    // A GET reads: only the scheduled plan and `jlpipe capacity report` write the forecast.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await written()).toBe(before);
+  });
+
+  it('capacity report with the default minimum history: "not enough history", no recommendation', async () => {
+    const cfg = join(pipeline.config.dataDir, 'capacity-default.yaml');
+    writeFileSync(cfg, `catalogue: ${pipeline.config.catalogue}\ndevices: ${pipeline.config.devices}\ndataDir: ${pipeline.config.dataDir}\ninflux: { url: "${svc.influxUrl}", database: ${db} }\ncapacity: { statsEveryMs: 1000 }\n`);
+    const out = join(pipeline.config.dataDir, 'capacity-default');
+    await promisify(execFile)(process.execPath, [cli, 'capacity', 'report', '-c', cfg, '--horizon', '90d', '--out', out], { env: { ...process.env, JL_INFLUX_URL: '' }, timeout: 120_000 });
+    expect(readFileSync(join(out, 'capacity.md'), 'utf8')).toMatch(/Not enough history: \d+ s of `pipeline_stats`; the planner needs at least 24 h/);
+    expect(JSON.parse(readFileSync(join(out, 'capacity.json'), 'utf8'))).toMatchObject({ enoughHistory: false, regions: [] });
   });
 });
