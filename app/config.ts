@@ -19,6 +19,26 @@ const isLogLevel = (v: string): v is PipelineConfig['log']['level'] => LOG_LEVEL
 
 const validatePipeline = makeAjv({ useDefaults: true }).compile(pipelineSchema);
 
+/** The environment variables the config reads (each also as NAME_FILE). */
+export const ENV_VARS = [
+  'JL_MQTT_URL', 'JL_MQTT_USERNAME', 'JL_MQTT_PASSWORD', 'JL_MQTT_PROTOCOL', 'JL_MQTT_SHARE_GROUP',
+  'JL_INFLUX_URL', 'JL_INFLUX_DB', 'JL_INFLUX_ORG', 'JL_INFLUX_BUCKET', 'JL_INFLUX_TOKEN',
+  'JL_DEVICES', 'JL_CATALOGUE', 'JL_DATA_DIR', 'JL_PSEUDONYM_KEY', 'JL_LOG_LEVEL', 'JL_HTTP_HOST', 'JL_HTTP_PORT',
+  'JL_KAFKA_BROKERS', 'JL_KAFKA_PARTITIONS', 'JL_KAFKA_REPLICATION',
+] as const;
+/** Other JL_ variables the program reads (roles, logging, tests and benchmarks). */
+const OTHER_ENV = ['JL_INCIDENT_LOG_KEY', 'JL_INSTANCE', 'JL_LOG_JSON', 'JL_DEBUG'];
+const OTHER_PREFIXES = ['JL_BENCH_', 'JL_TEST_', 'JL_SCENARIO_'];
+
+/** JL_ variables set in `env` that nothing reads: a typo (JL_INFLUX_TOKN) would otherwise be silently ignored. */
+export function unknownEnvVars(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set<string>([...ENV_VARS, ...OTHER_ENV]);
+  return Object.keys(env)
+    .filter((k) => k.startsWith('JL_'))
+    .filter((k) => !known.has(k) && !known.has(k.replace(/_FILE$/, '')) && !OTHER_PREFIXES.some((p) => k.startsWith(p)))
+    .sort();
+}
+
 /** Environment variables that override the file (the issue's interface); each NAME may be given as NAME_FILE, a file holding the value. */
 function applyEnv(c: PipelineConfig, env: NodeJS.ProcessEnv): void {
   const s = (name: string) => envValue(env, name);

@@ -13,7 +13,9 @@ import { MockCluster } from '../kafka/mock-cluster.js';
 import { topicSpecs } from '../kafka/topics.js';
 import { loadCatalogue } from '../config/catalogue.js';
 import { loadRegistry, type Registry } from '../config/devices.js';
-import { loadPipelineConfig, redact } from '../app/config.js';
+import { ENV_VARS, loadPipelineConfig, redact, unknownEnvVars } from '../app/config.js';
+import { packageVersion } from '../config/paths.js';
+import { startBanner } from './banner.js';
 import { ConfigError } from '../core/errors.js';
 import { makeFleet, registryYaml, type SimDevice } from '../ingest/simulator/fleet.js';
 import { Simulator } from '../ingest/simulator/simulator.js';
@@ -27,7 +29,7 @@ import { devicesCommand } from './devices.js';
 import { deployCommand } from './deploy.js';
 import type { BenchReport } from '../bench/run.js';
 
-const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').showHelpAfterError();
+const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').version(packageVersion(), '-V, --version', 'print the version').showHelpAfterError();
 const configOption = new Option('-c, --config <file>', 'pipeline config file (default: config/pipeline.yaml)');
 
 /** Devices of the registry as the simulator drives them. */
@@ -72,6 +74,18 @@ program
   .addOption(new Option('--role <role>', 'run one role of the Kafka topology (SPEC 8) in this process').choices(ROLES))
   .option('--instance <id>', 'with --role: this process\'s stable id (MQTT session, Kafka client id, data dir); env JL_INSTANCE', process.env.JL_INSTANCE ?? '1')
   .option('--workers [n]', 'run the Kafka topology on this machine: a gateway, n workers (default: one per core) and an incident manager, as child processes')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  jlpipe start --simulate                      embedded broker, local influxd, simulated fleet (npm start)
+  JL_MQTT_URL=mqtt://broker:1883 JL_INFLUX_URL=http://influx:8086 jlpipe start
+  jlpipe start --role worker --instance 2      one role of the Kafka topology
+
+Environment (each may also be given as NAME_FILE, a file holding the value):
+  ${ENV_VARS.join(', ')}
+  JL_INCIDENT_LOG_KEY, JL_INSTANCE; JL_LOG_JSON=1 keeps JSON logs on a terminal; JL_DEBUG=1 prints stacks`,
+  )
   .action((o: { config?: string; simulate?: boolean; rate?: string; role?: RoleName; instance: string; workers?: string | boolean }) =>
     run(async () => {
       limitHeapGrowth();
@@ -85,6 +99,7 @@ program
         sim.run().catch((e: Error) => log.error({ err: e.message }, 'simulator stopped'));
         log.info({ devices: registry.size, rate: rate ?? 'catalogue update cycles' }, 'simulator started');
       };
+      if (o.rate !== undefined && !(Number(o.rate) > 0 && Number.isFinite(Number(o.rate)))) throw new ConfigError('command line', '--rate', `must be a positive number of messages per second, got "${o.rate}"`);
       if (o.role) {
         if (!/^[A-Za-z0-9_-]{1,40}$/.test(o.instance)) throw new ConfigError('command line', '--instance', `must be 1-40 letters, digits, _ or -, got "${o.instance}"`);
         const role = await startRole(o.role, o.instance, config, log);
@@ -102,6 +117,7 @@ program
         const pipeline = await Pipeline.start(config, { localInflux: !!o.simulate, logger: log });
         if (o.simulate) simulate(config.mqtt.url ?? pipeline.broker!.url, pipeline.live.registry(), pipeline.live.catalogue());
         stopApp = () => pipeline.stop();
+        if (process.stdout.isTTY) console.error(startBanner(pipeline));
       }
       let stopping = false;
       const stop = async (signal: string) => {
@@ -275,14 +291,19 @@ program.addCommand(deployCommand(run));
 
 program
   .command('validate-config')
-  .description('check the pipeline config, catalogue and device registry; print a summary')
+  .description('check the pipeline config, its environment variables, catalogue and device registry; print a summary')
+  .addHelpText('after', '\nExample:\n  JL_INFLUX_URL=http://influx:8086 jlpipe validate-config -c /etc/jlpipe/pipeline.yaml')
   .addOption(configOption)
   .action((o: { config?: string }) =>
     run(async () => {
       const config = loadPipelineConfig(o.config);
       const catalogue = loadCatalogue(config.catalogue);
       const registry = loadRegistry(config.devices, catalogue);
-      console.log(JSON.stringify({ ok: true, config: redact(config), catalogue: { file: catalogue.file, version: catalogue.version, entries: catalogue.entries.map((e) => e.code) }, devices: registry.size }, null, 2));
+      // The environment is checked with the file (a bad value stopped loadPipelineConfig); a
+      // JL_ name nothing reads is most likely a typo.
+      const unknown = unknownEnvVars(process.env);
+      for (const name of unknown) console.error(`warning: environment variable ${name} is not one jlpipe reads (a typo?); known: ${ENV_VARS.join(', ')}`);
+      console.log(JSON.stringify({ ok: true, config: redact(config), environment: { unknown }, catalogue: { file: catalogue.file, version: catalogue.version, entries: catalogue.entries.map((e) => e.code) }, devices: registry.size }, null, 2));
     }),
   );
 

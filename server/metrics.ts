@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { packageRoot } from '../config/paths.js';
+import { packageVersion } from '../config/paths.js';
 import { kafkaMetrics, type KafkaConsumerReadings } from './kafka-metrics.js';
 
 /**
@@ -36,13 +34,7 @@ export class LatencyMetrics {
 }
 
 /** The package's version, for jl_build_info. */
-const VERSION = (() => {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-})();
+const VERSION = packageVersion();
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
