@@ -71,7 +71,8 @@ describe('security review hardening of the HTTP API', () => {
       // Never reached here: the subscription requests below stop at authorisation or parsing.
       subscriptions: {} as SubscriptionStore,
       tokens: () => tokens,
-      capacity: (horizonMs) => runCapacityPlan(target, config.capacity, catalogue, horizonMs, writer),
+      // 83 minutes of history: planned anyway (the cost is what is tested; the default wants a day).
+      capacity: (horizonMs) => runCapacityPlan(target, { ...config.capacity, minHistoryHours: 0 }, catalogue, horizonMs, writer),
       metrics: buildMetrics({ ledger: () => ({ sources: {}, reasons: {} }), spoolBytes: () => 0, influxUp: () => true, anomalies: () => ({}), late: () => 0, incidents: () => incidents.counts(), outboxPending: () => 0, deliveryFailures: () => 0 }),
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
