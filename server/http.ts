@@ -1,4 +1,7 @@
 import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { packageVersion } from '../config/paths.js';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ApiContext } from './context.js';
 import { capacityRoutes } from './routes/capacity.js';
@@ -52,7 +55,26 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
     reply.header('cache-control', 'no-store');
   });
 
-  healthRoutes(app, ctx);
+  // The API described: OpenAPI 3 generated from the routes' own schemas, at /openapi.json, and
+  // Swagger UI at /docs (its own files only: the CSP there allows 'self' and nothing else).
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Digital Jilin IoT pipeline API', version: packageVersion(), description: 'Health, statistics, catalogue, incidents, alert subscriptions and capacity. /healthz, /readyz and /metrics are open; everything else needs `Authorization: Bearer <token>` (roles viewer, operator, admin).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (api.tokens in the config; without any, the admin token in <dataDir>/api-token).' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  void app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: () => "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
+    uiConfig: { docExpansion: 'list', deepLinking: false },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // In a plugin, like the others, so swagger (registered above) sees these routes too.
+  app.register(async (open) => healthRoutes(open, ctx));
   app.register(async (api) => {
     statsRoutes(api, ctx);
     catalogueRoutes(api, ctx);

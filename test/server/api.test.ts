@@ -155,4 +155,24 @@ describe('HTTP API', () => {
     expect((await app.inject({ method: 'DELETE', url: `/subscriptions/${sub.id}`, headers: auth('admin') })).statusCode).toBe(204);
     expect((await app.inject({ method: 'DELETE', url: `/subscriptions/${sub.id}`, headers: auth('admin') })).statusCode).toBe(404);
   });
+
+  // Issue 14, "an API described": OpenAPI generated from the routes' schemas, and a UI.
+  it('describes itself: OpenAPI 3 at /openapi.json from the route schemas, Swagger UI at /docs', async () => {
+    const res = await app.inject({ url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json<{ openapi: string; info: { version: string }; paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: unknown }>>; components: { securitySchemes: Record<string, { scheme: string }> } }>();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes.bearer.scheme).toBe('bearer');
+    for (const path of ['/healthz', '/readyz', '/metrics', '/stats', '/catalogue', '/incidents', '/incidents/{id}', '/incidents/{id}/report', '/subscriptions', '/subscriptions/{id}', '/capacity']) expect(Object.keys(doc.paths), path).toContain(path);
+    // Taken from the route schemas: the capacity horizon, the incident filters, a subscription's body.
+    expect(doc.paths['/capacity'].get.parameters?.map((p) => p.name)).toContain('horizon');
+    expect(doc.paths['/incidents'].get.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['state', 'maxLevel']));
+    expect(doc.paths['/subscriptions'].post.requestBody).toBeDefined();
+    expect(Object.keys(doc.paths)).not.toContain('/openapi.json');
+    const ui = await app.inject({ url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+    expect(ui.body).toMatch(/swagger-ui/i);
+    expect(String(ui.headers['content-security-policy'])).toMatch(/default-src 'self'/);
+  });
 });
