@@ -166,9 +166,7 @@ export class Pipeline implements Stages {
       });
       started.push({ close: () => runtime.stop(0) });
       runtime.on('stored', (readings, at) => statistics.stored(readings, at));
-      const latency = new LatencyMetrics();
-      runtime.on('stored', (readings, at) => latency.stored(readings, at));
-      runtime.on('write', (w) => latency.wrote(w.ms, w.ok));
+      const latency = LatencyMetrics.of(runtime);
 
       const statsPoints = new BestEffortLines('pipeline statistics', sideWriter, log);
       const snapshot = (): HealthSnapshot => {

@@ -4,6 +4,7 @@ import { loadPipelineConfig } from '../app/config.js';
 import { loadCatalogue, parseDuration } from '../config/catalogue.js';
 import { addDevices, removeDevice, rotateKey, type DeviceFiles } from '../provisioning/devices.js';
 import { credentialsCsv, importDevices } from '../provisioning/devices-csv.js';
+import { SERVICE_USERS } from '../provisioning/deployment.js';
 
 /** After the broker's files changed: mosquitto reads them again on SIGHUP only. */
 function reloadHint(o: { brokerDir?: string }): void {
@@ -25,8 +26,8 @@ const common = (c: Command) =>
   c
     .addOption(new Option('-c, --config <file>', 'pipeline config file: its registry and catalogue (default: config/pipeline.yaml)'))
     .option('--broker-dir <dir>', "mosquitto's directory with the password file `passwd` and the ACL `acl`, kept in step with the registry (reload mosquitto with SIGHUP after)")
-    .option('--pipeline-user <name>', "the pipeline's broker user in the ACL", 'jlpipe')
-    .option('--subscriber-user <name>', "the alert subscribers' broker user in the ACL", 'jlsubscriber');
+    .option('--pipeline-user <name>', "the pipeline's broker user in the ACL", SERVICE_USERS.pipeline)
+    .option('--subscriber-user <name>', "the alert subscribers' broker user in the ACL", SERVICE_USERS.subscriber);
 
 type Common = { config?: string; brokerDir?: string; pipelineUser: string; subscriberUser: string };
 

@@ -15,16 +15,12 @@ const YES = new Set(['yes', 'true', '1', 'y']);
 const NO = new Set(['no', 'false', '0', 'n', '']);
 
 /**
- * Reads devices to register from a CSV file with a header row (docs/DEVICES.md "Provisioning"):
+ * Reads devices to register from a CSV file with a header row (docs/OPERATIONS.md "Devices"):
  * `id,sector,region,types[,keyed][,critical]`; `types` lists message types separated by spaces,
  * semicolons or (in a quoted field) commas; `keyed` and `critical` are yes/no. A bad row stops
  * the import naming the file, its line and the column: nothing is registered.
  */
-export function readDevicesCsv(file: string, catalogue?: Catalogue): NewDevice[] {
-  return readRows(file, catalogue).devices;
-}
-
-function readRows(file: string, catalogue?: Catalogue): { devices: NewDevice[]; lines: number[] } {
+export function readDevicesCsv(file: string, catalogue?: Catalogue): { devices: NewDevice[]; lines: number[] } {
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
     rows = parse(readFileSync(file, 'utf8'), { columns: header(file), skip_empty_lines: true, comment: '#', trim: true, info: true, bom: true });
@@ -77,7 +73,7 @@ function checkRows(file: string, devices: NewDevice[], lines: number[], catalogu
 
 /** `jlpipe devices import`: registers every device of the CSV file, or none. */
 export function importDevices(files: DeviceFiles, csvFile: string): Credentials[] {
-  const { devices, lines } = readRows(csvFile, files.catalogue);
+  const { devices, lines } = readDevicesCsv(csvFile, files.catalogue);
   return addDevices(files, devices, (i, problem) => new ConfigError(csvFile, 'column id', problem, lines[i]));
 }
 

@@ -1,4 +1,6 @@
+import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RuntimeEvents } from '../core/runtime/runtime.js';
 import { packageVersion } from '../config/paths.js';
 import { kafkaMetrics, type KafkaConsumerReadings } from './kafka-metrics.js';
 
@@ -21,6 +23,14 @@ export class LatencyMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [],
   });
+
+  /** Histograms of `runtime`'s writes and stored readings, from its events. */
+  static of(runtime: EventEmitter<RuntimeEvents>): LatencyMetrics {
+    const m = new LatencyMetrics();
+    runtime.on('stored', (readings, at) => m.stored(readings, at));
+    runtime.on('write', (w) => m.wrote(w.ms, w.ok));
+    return m;
+  }
 
   /** One write to the output took `ms`. */
   wrote(ms: number, ok: boolean): void {

@@ -105,9 +105,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole> {
   const delivery = deliveryRuntime(ctx, { decode: readingFromRecord, stages: [detectionStage, statistics] }, output, producer, ledger, false);
   const { runtime } = delivery;
   runtime.on('stored', (readings, at) => statistics.stored(readings, at));
-  const latency = new LatencyMetrics();
-  runtime.on('stored', (readings, at) => latency.stored(readings, at));
-  runtime.on('write', (w) => latency.wrote(w.ms, w.ok));
+  const latency = LatencyMetrics.of(runtime);
 
   const readings = new KafkaSource(
     {
