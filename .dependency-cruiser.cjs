@@ -61,6 +61,8 @@ module.exports = {
       from: { path: '^server/routes/' },
       to: { path: '^server/http\\.ts$' },
     },
+    onlyImports('console-layer', 'console', ['console'],
+      'console/ is browser code bundled on its own: it talks to the pipeline over HTTP only, never by importing it.'),
     onlyImports('services-layer', 'services', ['core', 'storage', 'services'],
       'services/ starts and stops local brokers and databases; it knows nothing of the pipeline above storage/.'),
     onlyImports('dashboards-layer', 'dashboards', ['core', 'dashboards'],

@@ -10,15 +10,19 @@ export default defineConfig(
   },
   {
     // The lint and dependency-rule configs themselves: plain JavaScript, checked without type information.
-    files: ['eslint.config.js', '.dependency-cruiser.cjs'],
+    files: ['eslint.config.js', '.dependency-cruiser.cjs', 'console/build.mjs'],
     extends: [js.configs.recommended],
+  },
+  {
+    files: ['console/build.mjs'],
+    languageOptions: { globals: { URL: 'readonly' } },
   },
   {
     files: ['.dependency-cruiser.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'readonly' } },
   },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {

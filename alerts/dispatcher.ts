@@ -8,6 +8,7 @@ import type { Checkpoint } from './incident-log.js';
 import type { IncidentEvent } from './incidents.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import { matches } from './subscription.js';
+import type { Subscription } from './subscription.js';
 import type { SubscriptionStore } from './subscriptions.js';
 
 export type { DeliveryConfig } from './config.js';
@@ -30,6 +31,8 @@ export class AlertDispatcher {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly inFlight = new Set<string>();
+  /** Per subscription, since start: what was delivered, dropped and the last error (the console's status). */
+  private readonly delivery = new Map<string, { delivered: number; dropped: number; lastDeliveredAt?: number; lastError?: string; lastErrorAt?: number }>();
   failures = 0;
 
   constructor(
@@ -66,6 +69,47 @@ export class AlertDispatcher {
     }
     this.pump();
   };
+
+  /**
+   * A test alert to one subscription, through the outbox like any other (signed, retried,
+   * idempotency key `test:<time>:<subscription>`): it names no incident.
+   */
+  sendTest(sub: Subscription, by: string): string {
+    const now = Date.now();
+    const id = `test:${now}:${sub.id}`;
+    const body = JSON.stringify({ alertId: id, event: 'test', at: new Date(now).toISOString(), by, message: 'Test alert from the Digital Jilin IoT pipeline: this subscription receives alerts.' });
+    this.outbox.add({ id, subscription: sub.id, body, createdAt: now, attempts: 0, dueAt: now });
+    this.pump();
+    return id;
+  }
+
+  /** Delivery status of a subscription: its alerts waiting in the outbox (retrying = tried and failed), and since start what was delivered, dropped, the last error. */
+  status(subscription: string) {
+    const waiting = this.outbox.entries().filter((e) => e.subscription === subscription);
+    const d = this.delivery.get(subscription);
+    return {
+      pending: waiting.filter((e) => e.attempts === 0).length,
+      retrying: waiting.filter((e) => e.attempts > 0).length,
+      delivered: d?.delivered ?? 0,
+      dropped: d?.dropped ?? 0,
+      lastDeliveredAt: d?.lastDeliveredAt ?? null,
+      lastError: d?.lastError ?? waiting.find((e) => e.lastError)?.lastError ?? null,
+      lastErrorAt: d?.lastErrorAt ?? null,
+    };
+  }
+
+  private note(subscription: string, what: 'delivered' | 'dropped' | 'failed', error?: string): void {
+    let d = this.delivery.get(subscription);
+    if (!d) this.delivery.set(subscription, (d = { delivered: 0, dropped: 0 }));
+    if (what === 'delivered') {
+      d.delivered++;
+      d.lastDeliveredAt = Date.now();
+      return;
+    }
+    if (what === 'dropped') d.dropped++;
+    d.lastError = error;
+    d.lastErrorAt = Date.now();
+  }
 
   start(intervalMs = 500): void {
     this.timer = setInterval(() => this.pump(), intervalMs);
@@ -106,13 +150,16 @@ export class AlertDispatcher {
       if (now - e.createdAt > this.cfg.maxAgeMs) {
         this.log.error({ alert: e.id, attempts: e.attempts, lastError: e.lastError }, 'alert undelivered for too long: dropped');
         this.outbox.drop(e.id, `undelivered after ${e.attempts} attempts: ${e.lastError}`);
+        this.note(sub.id, 'dropped', `undelivered after ${e.attempts} attempts: ${e.lastError}`);
         continue;
       }
       this.inFlight.add(e.id);
       this.deliver(e, sub.channel)
         .then(() => {
           // After stop the outbox may be closed: the entry stays and goes out again next run.
-          if (!this.stopped) this.outbox.done(e.id);
+          if (this.stopped) return;
+          this.outbox.done(e.id);
+          this.note(sub.id, 'delivered');
         })
         .catch((err: Error) => {
           if (this.stopped) return;
@@ -121,12 +168,14 @@ export class AlertDispatcher {
           if (err instanceof EgressRefused) {
             // Retrying cannot help until the policy or the subscription changes.
             this.outbox.drop(e.id, message);
+            this.note(sub.id, 'dropped', message);
             const url = sub.channel.type === 'webhook' ? redactUrl(sub.channel.url) : undefined;
             this.log.error({ alert: e.id, subscription: sub.id, url, err: message }, 'alert refused by egress policy: dropped');
             return;
           }
           const wait = backoffDelay(e.attempts, this.cfg.retryMinMs, this.cfg.retryMaxMs);
           this.outbox.retry(e.id, Date.now() + wait, message);
+          this.note(sub.id, 'failed', message);
           this.log.warn({ alert: e.id, attempt: e.attempts, retryInMs: wait, err: message }, 'alert delivery failed');
         })
         .catch((err: Error) => this.log.error({ alert: e.id, err: err.message }, 'alert outbox not updated; the alert will be tried again'))
@@ -140,6 +189,7 @@ export class AlertDispatcher {
       // Derived at delivery from the alert itself, so alerts journaled before the grade-scoped
       // topics existed do not go out on the old, unscoped topic.
       const body = JSON.parse(e.body) as { event: string; incident?: Parameters<typeof alertTopic>[1] };
+      if (body.event === 'test') return this.mqtt(`${channel.topicPrefix ?? 'jl/alerts'}/test`, e.body);
       if (!body.incident) return this.mqtt(CHECKPOINT_TOPIC, e.body);
       return this.mqtt(alertTopic(channel.topicPrefix ?? 'jl/alerts', body.incident), e.body);
     }

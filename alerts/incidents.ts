@@ -308,6 +308,19 @@ export class IncidentManager {
     return inc;
   }
 
+  /** Marks an incident reported to the authority (meets its report-by deadline), in any state. */
+  report(id: string, by: string, note?: string): Incident {
+    const inc = this.get(id);
+    if (inc.reportedAt) throw new IncidentError('conflict', `incident ${id} was already reported`);
+    const now = this.clock();
+    inc.reportedAt = now;
+    inc.reportedBy = by;
+    inc.overdue = false;
+    inc.updatedAt = now;
+    this.record(inc, 'reported', now, { by, note });
+    return inc;
+  }
+
   private markReported(inc: Incident, by: string, now: number): void {
     if (inc.reportedAt) return;
     inc.reportedAt = now;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AlertDispatcher } from '../alerts/dispatcher.js';
 import { EgressPolicy } from '../alerts/egress.js';
-import { checkpointLine, loadLogKey, logKeyFile } from '../alerts/incident-log.js';
+import { checkpointLine, loadLogKey, logKeyFile, verifyLog, type VerifyResult } from '../alerts/incident-log.js';
 import { incidentLine, openGaugeLines } from '../alerts/incident-points.js';
 import { IncidentManager } from '../alerts/incidents.js';
 import { Outbox } from '../alerts/outbox.js';
@@ -18,6 +18,8 @@ export interface IncidentStage {
   dispatcher: AlertDispatcher;
   /** The dashboards' copy of incident events and open-incident gauges. */
   points: BestEffortLines;
+  /** Checks the incident log's chain and MACs (the console's chain check). */
+  verifyChain: () => VerifyResult;
   start(): void;
   stop(): Promise<void>;
 }
@@ -38,7 +40,8 @@ export function buildIncidentStage(config: PipelineConfig, dataDir: string, log:
   // The whole log is written to InfluxDB again at start (points overwrite), so dashboards catch up.
   // Log records are HMAC'd under a key kept outside the data dir; head checkpoints go off the host.
   const logKey = loadLogKey(logKeyFile(config.file, config.incidents.logKeyFile), dataDir, process.env, log);
-  const incidents = new IncidentManager(join(dataDir, 'incidents', 'incidents.log'), config.incidents, log, Date.now, (r) => points.push([incidentLine(r.event, r.incident, r.at, r.n)]), {
+  const logFile = join(dataDir, 'incidents', 'incidents.log');
+  const incidents = new IncidentManager(logFile, config.incidents, log, Date.now, (r) => points.push([incidentLine(r.event, r.incident, r.at, r.n)]), {
     key: logKey,
     // The head of the log, anchored off this host: in InfluxDB and with every subscriber.
     onCheckpoint: (c) => {
@@ -53,6 +56,7 @@ export function buildIncidentStage(config: PipelineConfig, dataDir: string, log:
     subscriptions,
     dispatcher,
     points,
+    verifyChain: () => verifyLog(logFile, { key: logKey }),
     start() {
       points.start();
       dispatcher.start();

@@ -24,6 +24,8 @@ import { UnknownFieldsReport } from '../processors/unknown-fields.js';
 import { hashToken, type ApiToken } from '../server/auth.js';
 import { buildHttp } from '../server/http.js';
 import { buildMetrics, LatencyMetrics } from '../server/metrics.js';
+import { DeviceActivity } from '../server/views/device-activity.js';
+import type { VerifyResult } from '../alerts/incident-log.js';
 import { BestEffortLines } from '../storage/influx/best-effort.js';
 import { InfluxOutput, NoOutput } from '../storage/influx/output.js';
 import { Spool } from '../storage/spool/spool.js';
@@ -69,6 +71,8 @@ interface Stages {
   scheduler: CapacityScheduler;
   progress: ProgressLog;
   latency: LatencyMetrics;
+  activity: DeviceActivity;
+  verifyChain: () => VerifyResult;
 }
 
 /**
@@ -99,6 +103,8 @@ export class Pipeline implements Stages {
   readonly scheduler!: CapacityScheduler;
   readonly progress!: ProgressLog;
   readonly latency!: LatencyMetrics;
+  readonly activity!: DeviceActivity;
+  readonly verifyChain!: () => VerifyResult;
   private http?: FastifyInstance;
   private readonly startedAt = Date.now();
 
@@ -167,6 +173,8 @@ export class Pipeline implements Stages {
       started.push({ close: () => runtime.stop(0) });
       runtime.on('stored', (readings, at) => statistics.stored(readings, at));
       const latency = LatencyMetrics.of(runtime);
+      const activity = new DeviceActivity(config.detection.silence);
+      runtime.on('stored', activity.stored);
 
       const statsPoints = new BestEffortLines('pipeline statistics', sideWriter, log);
       const snapshot = (): HealthSnapshot => {
@@ -177,6 +185,8 @@ export class Pipeline implements Stages {
       const progress = new ProgressLog(ledger, () => ({ ...runtime.health(), spoolBytes: spool.size, mqttConnected: source.connected }), log, config.log.progressEverySec);
       const pipeline: Pipeline = new Pipeline({
         latency,
+        activity,
+        verifyChain: stage.verifyChain,
         config,
         log,
         ledger,
@@ -231,6 +241,10 @@ export class Pipeline implements Stages {
       subscriptions: this.subscriptions,
       tokens: () => tokens,
       capacity: (horizonMs) => this.capacityPlan(horizonMs),
+      devices: () => this.activity.devices(this.live.registry(), this.live.catalogue()),
+      deadLetters: () => this.deadLetters.recent.snapshot(),
+      delivery: this.dispatcher,
+      verifyChain: this.verifyChain,
       metrics: buildMetrics({
         ledger: () => this.ledger.snapshot(),
         spoolBytes: () => this.spool.size,

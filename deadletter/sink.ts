@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeadLetterStore } from '../core/stores.js';
 import type { Rejection } from '../core/types.js';
+import { RecentDeadLetters } from './recent.js';
 import { toDeadLetter, type DeadLetter } from './record.js';
 
 /** Publishes a dead letter on the broker; best effort, the file is the durable copy. */
@@ -25,6 +26,8 @@ export class DeadLetterSink implements DeadLetterStore {
   private tornTail = false;
   private chain: Promise<unknown> = Promise.resolve();
   private ok = true;
+  /** What the console shows: the last hour by minute and the latest letters. */
+  readonly recent = new RecentDeadLetters();
 
   /**
    * Does not throw when `dir` cannot be created: `writable` is then false and each write tries
@@ -53,7 +56,10 @@ export class DeadLetterSink implements DeadLetterStore {
     const letters = rejections.map((r) => toDeadLetter(r, this.payloadLimit));
     const run = this.chain.then(() => this.append(letters));
     this.chain = run.catch(() => {});
-    return run.then(() => this.publish(letters));
+    return run.then(() => {
+      this.recent.add(letters);
+      this.publish(letters);
+    });
   }
 
   private async append(letters: DeadLetter[]): Promise<void> {

@@ -1,9 +1,12 @@
 import type { Registry } from 'prom-client';
 import type { IncidentManager } from '../alerts/incidents.js';
+import type { Subscription } from '../alerts/subscription.js';
 import type { SubscriptionStore } from '../alerts/subscriptions.js';
 import type { CapacityPlan } from '../capacity/planner.js';
 import type { Catalogue } from '../config/catalogue.js';
+import type { VerifyResult } from '../alerts/incident-log.js';
 import type { ApiToken } from './auth.js';
+import type { DeviceView } from './views/device-activity.js';
 
 /** What the HTTP API reads from and acts on in the running pipeline. */
 export interface ApiContext {
@@ -20,6 +23,14 @@ export interface ApiContext {
   /** The tokens in force, read on every authenticated request (so a reload takes effect). */
   tokens: () => ApiToken[];
   metrics: Registry;
+  /** The registered devices with when each was last heard (the console); absent where not kept. */
+  devices?: () => DeviceView[];
+  /** Dead letters since start: the last hour by minute and the latest letters. */
+  deadLetters?: () => { minutes: unknown[]; totals: Record<string, number>; latest: unknown[] };
+  /** Test alerts and delivery status per subscription. */
+  delivery?: { sendTest: (sub: Subscription, by: string) => string; status: (subscription: string) => unknown };
+  /** Checks the incident log's hash chain (and MACs) as `jlpipe incidents verify` does. */
+  verifyChain?: () => VerifyResult;
   /** The capacity plan over the given horizon (reads InfluxDB; rejects when it cannot). */
   capacity?: (horizonMs: number) => Promise<CapacityPlan>;
 }

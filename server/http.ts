@@ -6,6 +6,9 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ApiContext } from './context.js';
 import { capacityRoutes } from './routes/capacity.js';
 import { catalogueRoutes } from './routes/catalogue.js';
+import { consoleRoutes } from './routes/console.js';
+import { consoleDataRoutes } from './routes/console-data.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { statsRoutes } from './routes/stats.js';
@@ -73,10 +76,14 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // The console's files, in their own plugin: its CSP (own scripts and styles) applies to them only.
+  app.register(async (ui) => consoleRoutes(ui));
   // In a plugin, like the others, so swagger (registered above) sees these routes too.
   app.register(async (open) => healthRoutes(open, ctx));
   app.register(async (api) => {
     statsRoutes(api, ctx);
+    eventRoutes(api, ctx);
+    consoleDataRoutes(api, ctx);
     catalogueRoutes(api, ctx);
     const { incidents, subscriptions, capacity } = ctx;
     if (incidents && subscriptions) {

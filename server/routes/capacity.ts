@@ -12,6 +12,7 @@ const query = {
   properties: {
     horizon: { type: 'string', pattern: '^[0-9]+(m|h|d)$', description: `Forecast horizon, e.g. 365d (default), at most ${MAX_HORIZON_DAYS}d.` },
     format: { enum: ['json', 'markdown'] },
+    series: { enum: ['true', 'false'], description: 'Include each metric\'s history and forecast as [time ms, value] pairs (for charts).' },
   },
 } as const;
 
@@ -45,6 +46,6 @@ export function capacityRoutes(app: FastifyInstance, ctx: ApiContext & { capacit
       pending--;
     }
     if (req.query.format === 'markdown') return reply.type('text/markdown; charset=utf-8').send(capacityMarkdown(plan));
-    return capacityJson(plan);
+    return req.query.series === 'true' ? plan : capacityJson(plan);
   });
 }

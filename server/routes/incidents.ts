@@ -39,7 +39,7 @@ const STATUS: Record<IncidentError['kind'], 404 | 409> = { not_found: 404, confl
 type ListQuery = FromSchema<typeof listQuery>;
 
 /**
- * Incidents: list, show and report with viewer, acknowledge and resolve with operator. A caller
+ * Incidents: list, show and report with viewer; acknowledge, resolve and mark reported (`POST /incidents/:id/reported`) with operator. A caller
  * sees only incidents about data graded within its clearance; any other is "not found", like
  * one that does not exist, so its existence is not revealed either.
  */
@@ -76,6 +76,10 @@ export function incidentRoutes(app: FastifyInstance, ctx: IncidentContext): void
     ).items.filter((i) => cleared(req.caller, i.grade));
     return { total: all.length, offset, limit, items: all.slice(offset, offset + limit) };
   });
+  const verify = ctx.verifyChain;
+  if (verify) {
+    app.get('/incidents/chain', { onRequest: operator, schema: { description: 'Checks the incident log\'s hash chain and MACs, as `jlpipe incidents verify` does.' } }, async () => verify());
+  }
   app.get<{ Params: { id: string } }>('/incidents/:id', { onRequest: viewer }, async (req, reply) => {
     try {
       return visible(req, req.params.id);
@@ -96,7 +100,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: IncidentContext): void
       }
     },
   );
-  for (const action of ['ack', 'resolve'] as const) {
+  for (const action of ['ack', 'resolve', 'reported'] as const) {
     app.post<{ Params: { id: string }; Body: FromSchema<typeof actionBody> }>(
       `/incidents/:id/${action}`,
       {
@@ -112,6 +116,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: IncidentContext): void
         try {
           const by = req.caller!.name;
           visible(req, req.params.id);
+          if (action === 'reported') return inc.report(req.params.id, by, body.note);
           return action === 'ack' ? inc.acknowledge(req.params.id, by, body.note, body.reported) : inc.resolve(req.params.id, by, body.note, body.reported);
         } catch (e) {
           return errors(e, reply);

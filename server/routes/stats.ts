@@ -1,22 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { cleared, requireRole } from '../auth.js';
+import { requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { statsFor } from '../views/overview.js';
 
-/**
- * `GET /stats`: the pipeline's running totals (viewer). Its incident counts cover only the
- * incidents the caller is cleared for: counting the others would reveal what `/incidents` hides.
- */
+/** `GET /stats`: the pipeline's running totals (viewer), incident counts within the caller's clearance. */
 export function statsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
-  app.get('/stats', { onRequest: viewer }, async (req) => {
-    const stats = ctx.stats();
-    if (!stats || typeof stats !== 'object' || !('incidents' in stats) || !ctx.incidents) return stats;
-    const counts: Record<string, number> = { open: 0, acknowledged: 0, resolved: 0, overdue: 0 };
-    for (const i of ctx.incidents.all()) {
-      if (!cleared(req.caller, i.grade)) continue;
-      counts[i.state]++;
-      if (i.overdue) counts.overdue++;
-    }
-    return { ...stats, incidents: counts };
-  });
+  app.get('/stats', { onRequest: viewer }, async (req) => statsFor(ctx, req.caller));
 }

@@ -36,6 +36,16 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: IncidentContext): 
       (e) => refused(e, req.body, reply),
     );
   });
+  const delivery = ctx.delivery;
+  if (delivery) {
+    app.get<{ Params: { id: string } }>('/subscriptions/:id/delivery', { onRequest: viewer, schema: { description: 'Delivery status from the outbox: pending, retrying, and since start delivered, dropped, the last error.' } }, async (req, reply) => {
+      return store.get(req.params.id) ? delivery.status(req.params.id) : reply.code(404).send(notFound(req.params.id));
+    });
+    app.post<{ Params: { id: string } }>('/subscriptions/:id/test', { onRequest: admin, schema: { description: 'Sends a test alert through the outbox (event "test", no incident).' } }, async (req, reply) => {
+      const s = store.get(req.params.id);
+      return s ? reply.code(202).send({ alertId: delivery.sendTest(s, req.caller!.name) }) : reply.code(404).send(notFound(req.params.id));
+    });
+  }
   app.delete<{ Params: { id: string } }>('/subscriptions/:id', { onRequest: admin }, async (req, reply) => {
     return store.delete(req.params.id) ? reply.code(204).send() : reply.code(404).send(notFound(req.params.id));
   });

@@ -1,0 +1,59 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api } from './api.js';
+import { LEVEL_CLASS, useI18n } from './i18n.js';
+
+/** A failed call as one line for the page: the role case named, the server's message otherwise. */
+export function errorText(e: unknown, t: (k: 'forbidden' | 'error') => string): string {
+  if (e instanceof ApiError && e.status === 403) return t('forbidden');
+  return `${t('error')}: ${(e as Error).message}`;
+}
+
+/** GETs `path` whenever it or `refresh` changes: [data, error]. */
+export function useApi<T>(path: string, refresh: unknown = 0): [T | undefined, string | undefined] {
+  const { t } = useI18n();
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    let live = true;
+    api<T>(path).then(
+      (d) => live && (setData(d), setError(undefined)),
+      (e) => live && setError(errorText(e, t)),
+    );
+    return () => {
+      live = false;
+    };
+    // t is not a dependency: a language switch does not refetch.
+  }, [path, refresh]);
+  return [data, error];
+}
+
+export function LevelBadge({ level }: { level: number }) {
+  const { level: name } = useI18n();
+  return <span class={`badge ${LEVEL_CLASS[level] ?? ''}`}>{name(level)}</span>;
+}
+
+export function Status({ ok, yes, no }: { ok: boolean; yes: string; no: string }) {
+  return <span class={ok ? 'ok' : 'bad'}>{ok ? `● ${yes}` : `▲ ${no}`}</span>;
+}
+
+export const bytes = (n: number) => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+/** A duration in minutes/hours/days, short. */
+export function duration(ms: number, lang: 'zh' | 'en'): string {
+  const a = Math.abs(ms);
+  const [d, h, m, s] = lang === 'zh' ? ['天', '小时', '分', '秒'] : ['d', 'h', 'min', 's'];
+  if (a >= 86_400_000) return `${(a / 86_400_000).toFixed(1)} ${d}`;
+  if (a >= 3_600_000) return `${Math.floor(a / 3_600_000)} ${h} ${Math.floor((a % 3_600_000) / 60_000)} ${m}`;
+  if (a >= 60_000) return `${Math.floor(a / 60_000)} ${m} ${Math.floor((a % 60_000) / 1000)} ${s}`;
+  return `${Math.floor(a / 1000)} ${s}`;
+}
+
+/** The current time, updated every second (for countdowns). */
+export function useNow(): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return now;
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import { cleared, requireRole } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { onlineMatrix } from '../views/device-activity.js';
+
+const deadLetterQuery = { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^\\d{1,3}$' } } } as const;
+
+/**
+ * What the console reads besides the API's own resources: who the caller is (`/session`), the
+ * registry with when each device was last heard (`/devices`), and the dead letters since start
+ * (`/deadletters`). Devices are shown within the caller's clearance (by the grade of what they
+ * send); dead-letter records (topic and payload, personal fields already pseudonymised when
+ * rejected) to operators and admins only, their counts to every role.
+ */
+export function consoleDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const viewer = requireRole(ctx.tokens, 'viewer');
+  app.get('/session', { onRequest: viewer, schema: { description: 'The caller: token name, role and clearance.' } }, async (req) => req.caller);
+  if (ctx.devices) {
+    const devices = ctx.devices;
+    app.get('/devices', { onRequest: viewer, schema: { description: 'Registered devices (within the caller\'s clearance): sector, region, keyed, last heard, silent; and devices online per sector and region.' } }, async (req) => {
+      const list = devices().filter((d) => cleared(req.caller, d.grade));
+      return { total: list.length, online: list.filter((d) => !d.silent).length, matrix: onlineMatrix(list), items: list };
+    });
+  }
+  if (ctx.deadLetters) {
+    const deadLetters = ctx.deadLetters;
+    app.get<{ Querystring: { limit?: string } }>('/deadletters', { onRequest: viewer, schema: { querystring: deadLetterQuery, description: 'Dead letters since start: per minute by reason and source over the last hour, totals by reason, and (operator and admin) the latest records.' } }, async (req) => {
+      const snap = deadLetters();
+      const records = req.caller!.role === 'viewer' ? [] : snap.latest.slice(0, Number(req.query.limit ?? 50));
+      return { ...snap, latest: records, recordsShown: req.caller!.role !== 'viewer' };
+    });
+  }
+}
