@@ -2,7 +2,7 @@ import type { Pipeline } from '../app/pipeline.js';
 import { packageVersion } from '../config/paths.js';
 
 /**
- * What a person at a terminal needs after `jlpipe start`: where the API is, which token file
+ * What a person at a terminal needs after `jlpipe start`: where the console and the API are, which token file
  * signs them in, where the broker and InfluxDB are, and how to stop. Printed to stderr when
  * stdout is a terminal (logs stay JSON for machines otherwise).
  */
@@ -13,6 +13,7 @@ export function startBanner(p: Pipeline): string {
   return [
     '',
     `  Digital Jilin IoT pipeline ${packageVersion()} is running`,
+    `  Console    ${api}/  (sign in with a token; the API is described at ${api}/docs)`,
     `  API        ${api}  (/healthz, /readyz, /metrics open; /incidents, /subscriptions, /stats, /capacity with a token)`,
     `  Token      ${tokens}:  curl -H "Authorization: Bearer $(cat ${p.config.dataDir}/api-token)" ${api}/incidents`,
     `  MQTT       ${p.config.mqtt.url ?? p.broker?.url ?? '-'}${p.broker ? ' (embedded broker)' : ''}`,

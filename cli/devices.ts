@@ -42,7 +42,6 @@ export function devicesCommand(run: (fn: () => Promise<void>) => Promise<void>):
     .requiredOption('--types <list>', 'message types it sends, comma-separated')
     .option('--keyed', 'the device signs its messages (a new 32-byte key, sigScheme v2)')
     .option('--critical', 'critical infrastructure')
-    .addHelpText('after', '\nExample:\n  jlpipe devices add --broker-dir deploy/mosquitto --id meter-220100-0042 --sector energy --region 220100 --types meter --keyed')
     .action((o: Common & { id: string; sector: string; region: string; types: string; keyed?: boolean; critical?: boolean }) =>
       run(async () => {
         const [c] = addDevices(files(o), [{ id: o.id, sector: o.sector, region: o.region, types: o.types.split(',').map((t) => t.trim()), keyed: o.keyed, ...(o.critical ? { criticalInfrastructure: true } : {}) }]);
@@ -53,7 +52,6 @@ export function devicesCommand(run: (fn: () => Promise<void>) => Promise<void>):
   common(devices.command('import'))
     .description('register every device of a CSV file, or none; prints their broker passwords and keys once, as CSV (id,password,key)')
     .argument('<devices.csv>', 'header row id,sector,region,types[,keyed][,critical]; types separated by spaces or semicolons; keyed, critical: yes/no')
-    .addHelpText('after', '\nExample:\n  jlpipe devices import --broker-dir deploy/mosquitto meters.csv > meters-credentials.csv')
     .action((csv: string, o: Common) =>
       run(async () => {
         process.stdout.write(credentialsCsv(importDevices(files(o), csv)));
@@ -73,7 +71,6 @@ export function devicesCommand(run: (fn: () => Promise<void>) => Promise<void>):
     .description('give a keyed device a new signing key; the old one verifies until the grace period ends; prints the new key once, as JSON')
     .requiredOption('--id <id>', 'device id')
     .option('--grace <duration>', 'how long the old key still verifies (e.g. 24h, 7d)', '24h')
-    .addHelpText('after', '\nExample:\n  jlpipe devices rotate-key --id meter-220100-0042 --grace 7d')
     .action((o: Common & { id: string; grace: string }) => run(async () => console.log(JSON.stringify(rotateKey(files(o), o.id, parseDuration(o.grace))))));
   return devices;
 }

@@ -27,6 +27,7 @@ import { buildScenarioRun, catalogueCadence, type Truth } from '../ingest/simula
 import { inspectSpool, replaySpool } from './spool.js';
 import { devicesCommand } from './devices.js';
 import { deployCommand } from './deploy.js';
+import { addUsage } from './help.js';
 import type { BenchReport } from '../bench/run.js';
 
 const program = new Command('jlpipe').description('Digital Jilin IoT monitoring pipeline').version(packageVersion(), '-V, --version', 'print the version').showHelpAfterError();
@@ -74,18 +75,6 @@ program
   .addOption(new Option('--role <role>', 'run one role of the Kafka topology (SPEC 8) in this process').choices(ROLES))
   .option('--instance <id>', 'with --role: this process\'s stable id (MQTT session, Kafka client id, data dir); env JL_INSTANCE', process.env.JL_INSTANCE ?? '1')
   .option('--workers [n]', 'run the Kafka topology on this machine: a gateway, n workers (default: one per core) and an incident manager, as child processes')
-  .addHelpText(
-    'after',
-    `
-Examples:
-  jlpipe start --simulate                      embedded broker, local influxd, simulated fleet (npm start)
-  JL_MQTT_URL=mqtt://broker:1883 JL_INFLUX_URL=http://influx:8086 jlpipe start
-  jlpipe start --role worker --instance 2      one role of the Kafka topology
-
-Environment (each may also be given as NAME_FILE, a file holding the value):
-  ${ENV_VARS.join(', ')}
-  JL_INCIDENT_LOG_KEY, JL_INSTANCE; JL_LOG_JSON=1 keeps JSON logs on a terminal; JL_DEBUG=1 prints stacks`,
-  )
   .action((o: { config?: string; simulate?: boolean; rate?: string; role?: RoleName; instance: string; workers?: string | boolean }) =>
     run(async () => {
       limitHeapGrowth();
@@ -230,7 +219,6 @@ program
   .option('--score <results>', "score another detector's NAB-format results instead (e.g. numenta/NAB's results/numenta): the scorer's agreement with NAB's own")
   .option('--logo', 'also leave one group out: for each group the tuned constants are chosen on the others; the held-out results are pooled and scored by NAB\'s rules, and (stricter) with the threshold also from the others (27 runs of the corpus, about 5 min)')
   .option('--vary <constant=v1,v2,...>', 'also score the corpus with one constant of the nab profile moved to each value, the rest kept (repeatable)', (v: string, all: string[] = []) => [...all, v])
-  .addHelpText('after', '\nExamples:\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --logo\n  jlpipe nab --data ~/NAB --score ~/NAB/results/numenta\n  jlpipe nab --data ~/NAB --out /tmp/nab-results --vary averageOf=3,5,7 --vary silence=20,30,45')
   .action((o: { config?: string; data: string; out?: string; score?: string; logo?: boolean; vary?: string[] }) =>
     run(async () => {
       if (o.score) {
@@ -292,7 +280,6 @@ program.addCommand(deployCommand(run));
 program
   .command('validate-config')
   .description('check the pipeline config, its environment variables, catalogue and device registry; print a summary')
-  .addHelpText('after', '\nExample:\n  JL_INFLUX_URL=http://influx:8086 jlpipe validate-config -c /etc/jlpipe/pipeline.yaml')
   .addOption(configOption)
   .action((o: { config?: string }) =>
     run(async () => {
@@ -397,4 +384,5 @@ program
     }),
   );
 
+addUsage(program);
 await program.parseAsync();

@@ -24,6 +24,23 @@ describe('jlpipe at a terminal', () => {
     for (const v of ['JL_MQTT_URL', 'JL_INFLUX_TOKEN', 'JL_HTTP_PORT', 'NAME_FILE']) expect(r.stdout).toContain(v);
   });
 
+  it('every command\'s help has an example and lists the environment variables it reads', () => {
+    // Walks the command tree from the top-level help: a command added without examples fails here.
+    const commands = (path: string[]): [string[], string][] => {
+      const help = jlpipe([...path, '--help']).stdout;
+      const section = /\nCommands:\n([\s\S]*?)(\n\n|$)/.exec(help)?.[1];
+      if (!section) return [[path, help]];
+      const names = section.split('\n').map((l) => /^\s{2}(\S+)/.exec(l)?.[1]).filter((n): n is string => !!n && n !== 'help');
+      return names.flatMap((n) => commands([...path, n]));
+    };
+    const all = commands([]);
+    expect(all.length).toBeGreaterThanOrEqual(17);
+    for (const [path, help] of all) {
+      expect(help, path.join(' ')).toMatch(new RegExp(`\\nExamples?:\\n\\s+(\\S+=\\S+ )*jlpipe ${path.join(' ')}`));
+      expect(help, path.join(' ')).toMatch(/\nEnvironment:\n\s+\S/);
+    }
+  });
+
   it('a bad --rate or environment value is one line and a non-zero exit, no stack trace', () => {
     const rate = jlpipe(['start', '--simulate', '--rate', 'fast']);
     expect(rate.status).toBe(2);
@@ -41,10 +58,11 @@ describe('jlpipe at a terminal', () => {
     expect((JSON.parse(r.stdout) as { environment: { unknown: string[] } }).environment.unknown).toEqual(['JL_INFLUX_TOKN']);
   });
 
-  it('the start-up banner says where the API is, which token to use, and how to stop', () => {
+  it('the start-up banner says where the console and the API are, which token to use, and how to stop', () => {
     const p = { config: { http: { host: '0.0.0.0', port: 0 }, api: { tokens: [] }, dataDir: '/var/lib/jl', mqtt: { url: null } }, httpPort: 8080, broker: { url: 'mqtt://127.0.0.1:1883' }, influx: { url: 'http://127.0.0.1:8086' } } as unknown as Pipeline;
     const text = startBanner(p);
     expect(text).toContain('API        http://127.0.0.1:8080');
+    expect(text).toContain('Console    http://127.0.0.1:8080/');
     expect(text).toContain('/var/lib/jl/api-token');
     expect(text).toContain('mqtt://127.0.0.1:1883 (embedded broker)');
     expect(text).toMatch(/Stop\s+Ctrl\+C/);
