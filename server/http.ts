@@ -14,6 +14,9 @@ import { incidentRoutes } from './routes/incidents.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
+/** How long requests under way may still finish when the server closes. */
+const CLOSE_GRACE_MS = 2000;
+
 /**
  * The HTTP API (SPEC 9). Open: `/healthz` (alive), `/readyz` (subscribed and able to store),
  * `/metrics` (Prometheus). Every other endpoint needs a bearer token: viewer to read, operator to
@@ -56,6 +59,12 @@ export function buildHttp(ctx: ApiContext): FastifyInstance {
   });
   app.addHook('onRequest', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
+  });
+  // On close, requests under way get CLOSE_GRACE_MS to finish; then every connection is cut, so a
+  // client that holds one (an event stream's keep-alive socket, a stalled request) cannot hold
+  // up the pipeline's stop.
+  app.addHook('preClose', async () => {
+    setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
   // The API described: OpenAPI 3 generated from the routes' own schemas, at /openapi.json, and

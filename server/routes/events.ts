@@ -18,7 +18,12 @@ export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
   const streams = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
-    for (const s of streams) s.end();
+    // The socket too: once ended, a keep-alive connection goes idle a moment later, after
+    // server.close() has already closed the idle ones, and would hold close() open.
+    for (const s of streams) {
+      s.end();
+      s.socket?.destroy();
+    }
   });
   app.get('/events', { onRequest: viewer, schema: { description: 'Server-Sent Events: `overview` every second (totals, readiness, devices online, open incidents by level, incident list version).' } }, async (req, reply) => {
     if (streams.size >= MAX_STREAMS) return reply.code(429).header('retry-after', '10').send({ error: 'busy', message: `${streams.size} event streams are open` });
