@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { LEVEL_NAMES } from '../core/anomaly.js';
+import type { Grade } from '../core/catalogue.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
 
@@ -37,6 +38,15 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
+/** A topic prefix as `jl/alerts` and what a subscription adds after it (the grade goes between). */
+const splitPrefix = (prefix: string): [string, string] => (prefix.startsWith('jl/alerts') ? ['jl/alerts', prefix.slice('jl/alerts'.length)] : [prefix, '']);
+
+/** Where a subscription's test alert goes: its prefix under its clearance, then `test` (jl/alerts/general/test). */
+export function testTopic(prefix: string, clearance: Grade): string {
+  const [root, custom] = splitPrefix(prefix);
+  return `${root}/${clearance}${custom}/test`;
+}
+
 /**
  * MQTT topic of an alert: `jl/alerts/{grade}{custom}/{level}/{sector}/{region}`, `{custom}` being
  * what a subscription's topicPrefix adds after `jl/alerts`. The data grade always comes right
@@ -48,6 +58,6 @@ export function signBody(secret: string, body: string): string {
  * (no `jl/alerts/#` read for anyone but core-cleared users; only the pipeline writes `jl/alerts/#`).
  */
 export function alertTopic(prefix: string, inc: Pick<Incident, 'grade' | 'level' | 'sector' | 'region'>): string {
-  const [root, custom] = prefix.startsWith('jl/alerts') ? ['jl/alerts', prefix.slice('jl/alerts'.length)] : [prefix, ''];
+  const [root, custom] = splitPrefix(prefix);
   return `${root}/${inc.grade}${custom}/${LEVEL_NAMES[inc.level]}/${inc.sector}/${inc.region}`;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
-import { alertBody, alertTopic, signBody } from './alert.js';
+import { alertBody, alertTopic, signBody, testTopic } from './alert.js';
 import type { DeliveryConfig } from './config.js';
 import { EgressRefused, postWebhook, redactUrl, redactUrls, type EgressPolicy } from './egress.js';
 import type { Incident } from './incident.js';
@@ -32,7 +32,7 @@ export class AlertDispatcher {
   private stopped = false;
   private readonly inFlight = new Set<string>();
   /** Per subscription, since start: what was delivered, dropped and the last error (the console's status). */
-  private readonly delivery = new Map<string, { delivered: number; dropped: number; lastDeliveredAt?: number; lastError?: string; lastErrorAt?: number }>();
+  private readonly delivery = new Map<string, { delivered: number; checkpoints: number; dropped: number; lastDeliveredAt?: number; lastError?: string; lastErrorAt?: number }>();
   failures = 0;
 
   constructor(
@@ -91,6 +91,7 @@ export class AlertDispatcher {
       pending: waiting.filter((e) => e.attempts === 0).length,
       retrying: waiting.filter((e) => e.attempts > 0).length,
       delivered: d?.delivered ?? 0,
+      checkpoints: d?.checkpoints ?? 0,
       dropped: d?.dropped ?? 0,
       lastDeliveredAt: d?.lastDeliveredAt ?? null,
       lastError: d?.lastError ?? waiting.find((e) => e.lastError)?.lastError ?? null,
@@ -98,11 +99,13 @@ export class AlertDispatcher {
     };
   }
 
-  private note(subscription: string, what: 'delivered' | 'dropped' | 'failed', error?: string): void {
+  /** Notes what became of alert `id` (checkpoints, `checkpoint:...`, are counted on their own). */
+  private note(subscription: string, id: string, what: 'delivered' | 'dropped' | 'failed', error?: string): void {
     let d = this.delivery.get(subscription);
-    if (!d) this.delivery.set(subscription, (d = { delivered: 0, dropped: 0 }));
+    if (!d) this.delivery.set(subscription, (d = { delivered: 0, checkpoints: 0, dropped: 0 }));
     if (what === 'delivered') {
-      d.delivered++;
+      if (id.startsWith('checkpoint:')) d.checkpoints++;
+      else d.delivered++;
       d.lastDeliveredAt = Date.now();
       return;
     }
@@ -150,16 +153,16 @@ export class AlertDispatcher {
       if (now - e.createdAt > this.cfg.maxAgeMs) {
         this.log.error({ alert: e.id, attempts: e.attempts, lastError: e.lastError }, 'alert undelivered for too long: dropped');
         this.outbox.drop(e.id, `undelivered after ${e.attempts} attempts: ${e.lastError}`);
-        this.note(sub.id, 'dropped', `undelivered after ${e.attempts} attempts: ${e.lastError}`);
+        this.note(sub.id, e.id, 'dropped', `undelivered after ${e.attempts} attempts: ${e.lastError}`);
         continue;
       }
       this.inFlight.add(e.id);
-      this.deliver(e, sub.channel)
+      this.deliver(e, sub)
         .then(() => {
           // After stop the outbox may be closed: the entry stays and goes out again next run.
           if (this.stopped) return;
           this.outbox.done(e.id);
-          this.note(sub.id, 'delivered');
+          this.note(sub.id, e.id, 'delivered');
         })
         .catch((err: Error) => {
           if (this.stopped) return;
@@ -168,14 +171,14 @@ export class AlertDispatcher {
           if (err instanceof EgressRefused) {
             // Retrying cannot help until the policy or the subscription changes.
             this.outbox.drop(e.id, message);
-            this.note(sub.id, 'dropped', message);
+            this.note(sub.id, e.id, 'dropped', message);
             const url = sub.channel.type === 'webhook' ? redactUrl(sub.channel.url) : undefined;
             this.log.error({ alert: e.id, subscription: sub.id, url, err: message }, 'alert refused by egress policy: dropped');
             return;
           }
           const wait = backoffDelay(e.attempts, this.cfg.retryMinMs, this.cfg.retryMaxMs);
           this.outbox.retry(e.id, Date.now() + wait, message);
-          this.note(sub.id, 'failed', message);
+          this.note(sub.id, e.id, 'failed', message);
           this.log.warn({ alert: e.id, attempt: e.attempts, retryInMs: wait, err: message }, 'alert delivery failed');
         })
         .catch((err: Error) => this.log.error({ alert: e.id, err: err.message }, 'alert outbox not updated; the alert will be tried again'))
@@ -183,13 +186,15 @@ export class AlertDispatcher {
     }
   }
 
-  private async deliver(e: OutboxEntry, channel: NonNullable<ReturnType<SubscriptionStore['get']>>['channel']): Promise<void> {
+  private async deliver(e: OutboxEntry, sub: Subscription): Promise<void> {
+    const channel = sub.channel;
     if (channel.type === 'mqtt') {
       if (!this.mqtt) throw new Error('no MQTT connection for alerts');
       // Derived at delivery from the alert itself, so alerts journaled before the grade-scoped
       // topics existed do not go out on the old, unscoped topic.
       const body = JSON.parse(e.body) as { event: string; incident?: Parameters<typeof alertTopic>[1] };
-      if (body.event === 'test') return this.mqtt(`${channel.topicPrefix ?? 'jl/alerts'}/test`, e.body);
+      // Under the subscription's grade scope, where its subscriber (ACL jl/alerts/{grade}/#) reads.
+      if (body.event === 'test') return this.mqtt(testTopic(channel.topicPrefix ?? 'jl/alerts', sub.clearance), e.body);
       if (!body.incident) return this.mqtt(CHECKPOINT_TOPIC, e.body);
       return this.mqtt(alertTopic(channel.topicPrefix ?? 'jl/alerts', body.incident), e.body);
     }

@@ -13,7 +13,8 @@ export type IncidentEvent = TimelineEntry['event'];
 export type IncidentListener = (event: IncidentEvent, incident: Incident, n: number) => void;
 
 export interface IncidentFilter {
-  state?: IncidentState;
+  /** `unresolved`: open or acknowledged. */
+  state?: IncidentState | 'unresolved';
   /** Most severe level last: `maxLevel: 3` lists I, II and III. */
   maxLevel?: Level;
   category?: Category;
@@ -339,11 +340,12 @@ export class IncidentManager {
   list(f: IncidentFilter = {}, offset = 0, limit = 100): { total: number; items: Incident[] } {
     const all = [...this.byId.values()].filter(
       (i) =>
-        (!f.state || i.state === f.state) &&
+        (!f.state || i.state === f.state || (f.state === 'unresolved' && i.state !== 'resolved')) &&
         (!f.maxLevel || i.level <= f.maxLevel) &&
         (!f.category || i.category === f.category) &&
         (!f.sector || i.sector === f.sector) &&
-        (!f.region || i.region === f.region) &&
+        // A city's code (ending 00) also matches its counties, as subscription filters do.
+        (!f.region || i.region === f.region || (f.region.endsWith('00') && i.region.startsWith(f.region.slice(0, 4)))) &&
         (f.overdue === undefined || i.overdue === f.overdue),
     );
     all.sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));

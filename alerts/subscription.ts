@@ -5,7 +5,7 @@ import { SECTOR_NAME } from '../core/types.js';
 import type { Incident } from './incident.js';
 import type { IncidentEvent } from './incidents.js';
 
-export const ALERT_EVENTS: IncidentEvent[] = ['opened', 'escalated', 'reopened', 'acknowledged', 'resolved', 'overdue'];
+export const ALERT_EVENTS: IncidentEvent[] = ['opened', 'escalated', 'reopened', 'acknowledged', 'resolved', 'overdue', 'reported'];
 
 /** JSON Schema of a subscription as the API takes it (id and createdAt are assigned). */
 export const subscriptionInputSchema = {

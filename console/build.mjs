@@ -12,7 +12,6 @@ await build({
   entryPoints: [join(here, 'src', 'main.tsx')],
   bundle: true,
   minify: true,
-  sourcemap: true,
   format: 'esm',
   target: 'es2022',
   jsx: 'automatic',

@@ -29,7 +29,7 @@ const SIG = /^[0-9a-fA-F]{64}$/;
 
 /** Every personal field of any catalogue entry, per catalogue version. */
 const personalOf = new WeakMap<Catalogue, string[]>();
-function allPersonalFields(c: Catalogue): string[] {
+export function allPersonalFields(c: Catalogue): string[] {
   let f = personalOf.get(c);
   if (!f) personalOf.set(c, (f = [...new Set(c.entries.flatMap((e) => e.personalFields))]));
   return f;

@@ -82,7 +82,7 @@ export async function startIncidents(ctx: RoleContext): Promise<RunningRole> {
     return { ok: Object.values(checks).every(Boolean), checks };
   };
   const stats = () => ({ role: ctx.role, instance: ctx.instance, records: counts, incidents: stage.incidents.counts(), regions: { devicesOnline: aggregator.devicesOnline() }, alerts: { outbox: stage.dispatcher.outbox.size, delivered: stage.dispatcher.outbox.delivered }, kafka: { consumers: [anomalies.stats()] } });
-  const http = await roleHttp(ctx, { ready, stats, ledger, consumers: () => [anomalies], catalogue: () => live.catalogue(), tokens: () => tokens, incidents: stage.incidents, subscriptions: stage.subscriptions });
+  const http = await roleHttp(ctx, { ready, stats, ledger, consumers: () => [anomalies], catalogue: () => live.catalogue(), tokens: () => tokens, incidents: stage.incidents, subscriptions: stage.subscriptions, delivery: stage.dispatcher, verifyChain: stage.verifyChain });
   stage.start();
   anomalies.start(() => {});
   return runningRole(ctx, http, ready, stats, async () => {

@@ -11,6 +11,7 @@ import type { SubscriptionStore } from '../../alerts/subscriptions.js';
 import type { Catalogue } from '../../config/catalogue.js';
 import { Ledger } from '../../core/ledger.js';
 import type { ApiToken } from '../../server/auth.js';
+import type { ApiContext } from '../../server/context.js';
 import { Runtime, type Flow } from '../../core/runtime/runtime.js';
 import type { Output } from '../../core/stores.js';
 import { toDeadLetter } from '../../deadletter/record.js';
@@ -101,10 +102,12 @@ export function deliveryRuntime(ctx: RoleContext, flow: Flow, output: Output, pr
 }
 
 /** The HTTP API of a role: health, readiness, metrics (with the Kafka consumers) and /stats. */
-export async function roleHttp(ctx: RoleContext, parts: { ready: () => RoleReadiness; stats: () => unknown; ledger: Ledger; runtime?: Runtime; consumers: () => KafkaSource[]; catalogue: () => Catalogue; tokens: () => ApiToken[]; incidents?: IncidentManager; subscriptions?: SubscriptionStore; mqtt?: () => { connected: boolean; reconnects: number }; latency?: LatencyMetrics }): Promise<FastifyInstance> {
+export async function roleHttp(ctx: RoleContext, parts: { ready: () => RoleReadiness; stats: () => unknown; ledger: Ledger; runtime?: Runtime; consumers: () => KafkaSource[]; catalogue: () => Catalogue; tokens: () => ApiToken[]; incidents?: IncidentManager; subscriptions?: SubscriptionStore; delivery?: ApiContext['delivery']; verifyChain?: ApiContext['verifyChain']; mqtt?: () => { connected: boolean; reconnects: number }; latency?: LatencyMetrics }): Promise<FastifyInstance> {
   const http = buildHttp({
     incidents: parts.incidents,
     subscriptions: parts.subscriptions,
+    delivery: parts.delivery,
+    verifyChain: parts.verifyChain,
     ready: parts.ready,
     stats: parts.stats,
     catalogue: parts.catalogue,

@@ -39,7 +39,7 @@ export async function api<T>(path: string, opts: { method?: string; body?: unkno
  * cannot send): calls `onOverview` for every overview, reconnects after a lost connection,
  * and reports the connection state. Returns a function that stops it.
  */
-export function followEvents(onOverview: (o: Overview) => void, onState: (connected: boolean) => void): () => void {
+export function followEvents(onOverview: (o: Overview) => void, onState: (connected: boolean) => void, onRefused: () => void): () => void {
   const stop = new AbortController();
   void fetchEventSource('/events', {
     headers: { authorization: `Bearer ${savedToken()}` },
@@ -54,12 +54,19 @@ export function followEvents(onOverview: (o: Overview) => void, onState: (connec
     },
     onerror: (e) => {
       onState(false);
-      // A refused token will not become valid by retrying: stop; anything else, retry in 2 s.
+      // A refused token will not become valid by retrying: back to sign-in; anything else, retry in 2 s.
       if (e instanceof ApiError && (e.status === 401 || e.status === 403)) throw e;
       return 2000;
     },
-    onclose: () => onState(false),
-  }).catch(() => onState(false));
+    // The server ended the stream (it restarts, or a proxy timed out): an error, so it is retried.
+    onclose: () => {
+      onState(false);
+      throw new Error('event stream closed');
+    },
+  }).catch((e: unknown) => {
+    onState(false);
+    if (e instanceof ApiError && e.status === 401) onRefused();
+  });
   return () => stop.abort();
 }
 
@@ -68,6 +75,8 @@ export interface Session {
   name: string;
   role: Role;
   clearance: 'general' | 'important' | 'core';
+  /** What this process offers (a role of the Kafka topology keeps only part). */
+  features: { incidents: boolean; devices: boolean; deadLetters: boolean; delivery: boolean; chain: boolean; capacity: boolean };
 }
 
 export interface Overview {

@@ -49,6 +49,7 @@ const TEXT = {
   any: ['全部', 'Any'],
   yes: ['是', 'yes'],
   no: ['否', 'no'],
+  st_unresolved: ['未解决', 'unresolved'],
   st_open: ['待处理', 'open'],
   st_acknowledged: ['已确认', 'acknowledged'],
   st_resolved: ['已解决', 'resolved'],
@@ -146,6 +147,9 @@ const TEXT = {
   notUsed: ['未使用', 'not used'],
   history: ['历史', 'history'],
   forecast: ['预测', 'forecast'],
+  more: ['加载更多', 'Load more'],
+  checkpoints: ['检查点', 'checkpoints'],
+  notOffered: ['本进程不提供此页面', 'This process does not offer this page'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type TextKey = keyof typeof TEXT;
@@ -174,6 +178,11 @@ const DIVISION_EN: Record<string, string> = {
   '220182': 'Yushu', '220183': 'Dehui', '220184': 'Gongzhuling', '220281': 'Jiaohe', '220882': "Da'an", '222401': 'Yanji', '222404': 'Hunchun',
 };
 
+const EVENT: Record<string, [string, string]> = {
+  opened: ['发生', 'opened'], updated: ['更新', 'updated'], escalated: ['升级', 'escalated'], acknowledged: ['确认', 'acknowledged'], resolved: ['解决', 'resolved'],
+  reopened: ['重新打开', 'reopened'], overdue: ['逾期未报', 'overdue'], reported: ['已报告', 'reported'], cleared: ['信号消失', 'cleared'],
+};
+
 const GRADE: Record<string, [string, string]> = { general: ['一般数据', 'general'], important: ['重要数据', 'important'], core: ['核心数据', 'core'] };
 const SHARE: Record<string, [string, string]> = { unconditional: ['无条件共享', 'unconditional'], conditional: ['有条件共享', 'conditional'], none: ['不予共享', 'not shared'] };
 const OPEN: Record<string, [string, string]> = { open: ['无条件开放', 'open'], conditional: ['有条件开放', 'conditional'], closed: ['不予开放', 'closed'] };
@@ -187,6 +196,8 @@ export interface I18n {
   /** A division by name and code, e.g. 长春市 220100 / Changchun 220100. */
   region: (code: string) => string;
   grade: (g: string) => string;
+  /** An incident timeline event (opened, acknowledged, ...). */
+  event: (e: string) => string;
   share: (s: string) => string;
   open: (s: string) => string;
   /** Date and time in the operations centre's zone (Asia/Shanghai). */
@@ -206,6 +217,7 @@ export function makeI18n(lang: Lang, divisions: Map<string, string>): I18n {
     sector: (s) => pick(SECTOR, s),
     region: (code) => `${(lang === 'zh' ? divisions.get(code) : DIVISION_EN[code]) ?? divisions.get(code) ?? ''} ${code}`.trim(),
     grade: (g) => pick(GRADE, g),
+    event: (e) => pick(EVENT, e),
     share: (s) => pick(SHARE, s),
     open: (s) => pick(OPEN, s),
     time: (ms) => dt.format(new Date(ms)),

@@ -31,6 +31,13 @@ function App() {
   const [overview, setOverview] = useState<Overview | null>(null);
   const [rates, setRates] = useState<RatePoint[]>([]);
   const [connected, setConnected] = useState(false);
+  // Without the live stream (refused, busy, proxy), pages still refresh: every 10 s.
+  const [poll, setPoll] = useState(0);
+  useEffect(() => {
+    if (!session || connected) return;
+    const timer = setInterval(() => setPoll((n) => n + 1), 10_000);
+    return () => clearInterval(timer);
+  }, [session, connected]);
   const i18n = useMemo(() => makeI18n(lang, divisions), [lang, divisions]);
 
   useEffect(() => {
@@ -61,7 +68,7 @@ function App() {
         const rate = last && o.at > last.at ? Math.max(0, ((received - last.received) * 1000) / (o.at - last.at)) : null;
         return [...prev.slice(-(RATE_SAMPLES - 1)), { at: o.at, received, rate }];
       });
-    }, setConnected);
+    }, setConnected, signOut);
   }, [session]);
 
   const signIn = async (token: string) => {
@@ -69,14 +76,20 @@ function App() {
     saveToken(token);
     setSession(s);
   };
-  const signOut = () => {
+  function signOut() {
     saveToken('');
     setSession(null);
     setOverview(null);
     setRates([]);
-  };
+  }
   const { t } = i18n;
-  const visible = PAGES.filter((p) => p !== 'subscriptions' || session?.role === 'admin');
+  const offered = (p: Page): boolean => {
+    const f = session?.features;
+    if (!f) return false;
+    if (p === 'subscriptions') return session.role === 'admin' && f.incidents;
+    return p === 'overview' || (p === 'incidents' && f.incidents) || (p === 'deadletters' && f.deadLetters) || (p === 'devices' && f.devices) || (p === 'capacity' && f.capacity);
+  };
+  const visible = PAGES.filter(offered);
 
   return (
     <I18nContext.Provider value={i18n}>
@@ -124,14 +137,16 @@ function App() {
           <p>{t('loading')}</p>
         ) : !session ? (
           <SignIn onSignIn={signIn} />
+        ) : !offered(page) ? (
+          <p class="muted">{t('notOffered')}</p>
         ) : page === 'overview' ? (
           <OverviewPage overview={overview} rates={rates} />
         ) : page === 'incidents' ? (
-          <IncidentsPage session={session} version={overview?.incidents.version ?? ''} />
-        ) : page === 'subscriptions' && session.role === 'admin' ? (
-          <SubscriptionsPage />
+          <IncidentsPage session={session} version={`${overview?.incidents.version ?? ''}:${poll}`} />
+        ) : page === 'subscriptions' ? (
+          <SubscriptionsPage delivery={session.features.delivery} />
         ) : page === 'deadletters' ? (
-          <DeadLettersPage session={session} tick={overview?.stats.totals?.deadLettered ?? 0} />
+          <DeadLettersPage session={session} tick={`${overview?.stats.totals?.deadLettered ?? 0}:${poll}`} />
         ) : page === 'devices' ? (
           <DevicesPage />
         ) : page === 'capacity' ? (

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.js';
 import { LEVEL_CLASS, useI18n } from './i18n.js';
 
@@ -8,13 +8,23 @@ export function errorText(e: unknown, t: (k: 'forbidden' | 'error') => string): 
   return `${t('error')}: ${(e as Error).message}`;
 }
 
-/** GETs `path` whenever it or `refresh` changes: [data, error]. */
+/**
+ * GETs `path` whenever it or `refresh` changes: [data, error]. A new path clears what the old
+ * one answered (no stale answer under a new filter or another incident's buttons); a refresh of
+ * the same path keeps it on screen until the new answer arrives.
+ */
 export function useApi<T>(path: string, refresh: unknown = 0): [T | undefined, string | undefined] {
   const { t } = useI18n();
   const [data, setData] = useState<T>();
   const [error, setError] = useState<string>();
+  const shown = useRef(path);
   useEffect(() => {
     let live = true;
+    if (shown.current !== path) {
+      shown.current = path;
+      setData(undefined);
+      setError(undefined);
+    }
     api<T>(path).then(
       (d) => live && (setData(d), setError(undefined)),
       (e) => live && setError(errorText(e, t)),

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { Grade } from '../../core/catalogue.js';
 import { cleared, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { onlineMatrix } from '../views/device-activity.js';
+
+/** What the route reads of a dead letter to grade it. */
+interface DeadLetterView {
+  source: string;
+}
 
 const deadLetterQuery = { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^\\d{1,3}$' } } } as const;
 
@@ -14,7 +20,9 @@ const deadLetterQuery = { type: 'object', additionalProperties: false, propertie
  */
 export function consoleDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
-  app.get('/session', { onRequest: viewer, schema: { description: 'The caller: token name, role and clearance.' } }, async (req) => req.caller);
+  // What this process offers besides the core API: a role of the Kafka topology keeps only part.
+  const features = { incidents: !!ctx.incidents, devices: !!ctx.devices, deadLetters: !!ctx.deadLetters, delivery: !!ctx.delivery, chain: !!ctx.verifyChain, capacity: !!ctx.capacity };
+  app.get('/session', { onRequest: viewer, schema: { description: 'The caller (token name, role, clearance) and the parts of the API this process offers.' } }, async (req) => ({ ...req.caller, features }));
   if (ctx.devices) {
     const devices = ctx.devices;
     app.get('/devices', { onRequest: viewer, schema: { description: 'Registered devices (within the caller\'s clearance): sector, region, keyed, last heard, silent; and devices online per sector and region.' } }, async (req) => {
@@ -26,7 +34,14 @@ export function consoleDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const deadLetters = ctx.deadLetters;
     app.get<{ Querystring: { limit?: string } }>('/deadletters', { onRequest: viewer, schema: { querystring: deadLetterQuery, description: 'Dead letters since start: per minute by reason and source over the last hour, totals by reason, and (operator and admin) the latest records.' } }, async (req) => {
       const snap = deadLetters();
-      const records = req.caller!.role === 'viewer' ? [] : snap.latest.slice(0, Number(req.query.limit ?? 50));
+      // A letter is shown within clearance by the grade of its catalogue entry (source
+      // sector/region/type); one that names no entry only to core-cleared callers.
+      const catalogue = ctx.catalogue();
+      const gradeOf = (source: string): Grade => {
+        const [sector, , type] = source.split('/');
+        return catalogue.byType.get(`${sector}/${type}`)?.grade ?? 'core';
+      };
+      const records = req.caller!.role === 'viewer' ? [] : (snap.latest as DeadLetterView[]).filter((l) => cleared(req.caller, gradeOf(l.source))).slice(0, Number(req.query.limit ?? 50));
       return { ...snap, latest: records, recordsShown: req.caller!.role !== 'viewer' };
     });
   }

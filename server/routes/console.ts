@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
 
 /** The console's own files only: scripts and styles from this origin, data from this API. */
-const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Where `npm run build` puts the built console (console/build.mjs). */
 export const consoleDir = () => join(packageRoot(), 'dist', 'console');

@@ -1,41 +1,63 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { requireRole } from '../auth.js';
+import type { Grade } from '../../core/catalogue.js';
+import { requireRole, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { overviewFor } from '../views/overview.js';
 
-/** Streams open at once; past this, 429 (each costs a timer and an overview a second). */
+/** Streams open at once, in all and per token: one token (a wall screen left open in many tabs) cannot take every slot. */
 const MAX_STREAMS = 64;
+const MAX_PER_TOKEN = 8;
 const EVERY_MS = 1000;
 
 /**
- * `GET /events` (viewer): Server-Sent Events for the console. An `overview` event at once and
- * then every second (see overviewFor), a comment line as keep-alive in between. A peer that
- * does not read (its socket buffer full) is skipped until it drains, never buffered without
- * bound. Streams are ended when the server closes, so shutdown does not wait for browsers.
+ * `GET /events` (viewer): Server-Sent Events for the console, an `overview` event at once and
+ * then every second (see overviewFor). The overview depends on the caller's clearance only, so
+ * each tick computes it once per clearance and every stream shares it: the cost does not grow
+ * with the number of browsers. A peer that does not read (its socket buffer full) is skipped
+ * until it drains, never buffered without bound; a failure to build the overview ends that
+ * stream (the console reconnects), never the process. Streams end when the server closes.
  */
 export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const viewer = requireRole(ctx.tokens, 'viewer');
-  const streams = new Set<ServerResponse>();
+  const streams = new Map<ServerResponse, string>();
+  const shared = new Map<Grade, { at: number; text: string }>();
+  const overviewText = (caller: Caller): string => {
+    const now = Date.now();
+    let s = shared.get(caller.clearance);
+    if (!s || now - s.at >= EVERY_MS / 2) shared.set(caller.clearance, (s = { at: now, text: `event: overview\ndata: ${JSON.stringify(overviewFor(ctx, caller))}\n\n` }));
+    return s.text;
+  };
   app.addHook('preClose', async () => {
     // The socket too: once ended, a keep-alive connection goes idle a moment later, after
     // server.close() has already closed the idle ones, and would hold close() open.
-    for (const s of streams) {
+    for (const s of streams.keys()) {
       s.end();
       s.socket?.destroy();
     }
   });
   app.get('/events', { onRequest: viewer, schema: { description: 'Server-Sent Events: `overview` every second (totals, readiness, devices online, open incidents by level, incident list version).' } }, async (req, reply) => {
-    if (streams.size >= MAX_STREAMS) return reply.code(429).header('retry-after', '10').send({ error: 'busy', message: `${streams.size} event streams are open` });
+    const caller = req.caller!;
+    const mine = [...streams.values()].filter((n) => n === caller.name).length;
+    if (streams.size >= MAX_STREAMS || mine >= MAX_PER_TOKEN) {
+      return reply.code(429).header('retry-after', '10').send({ error: 'busy', message: mine >= MAX_PER_TOKEN ? `token ${caller.name} has ${mine} event streams open` : `${streams.size} event streams are open` });
+    }
     const res = reply.raw;
     reply.hijack();
     // The headers set so far (security headers, no-store) go out with the stream's own.
     res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    streams.add(res);
+    streams.set(res, caller.name);
     let blocked = false;
     const send = () => {
       if (blocked || res.writableEnded) return;
-      blocked = !res.write(`event: overview\ndata: ${JSON.stringify(overviewFor(ctx, req.caller))}\n\n`);
+      let text: string;
+      try {
+        text = overviewText(caller);
+      } catch {
+        res.end();
+        return;
+      }
+      blocked = !res.write(text);
       if (blocked) res.once('drain', () => (blocked = false));
     };
     send();

@@ -38,7 +38,9 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: IncidentContext): 
   });
   const delivery = ctx.delivery;
   if (delivery) {
-    app.get<{ Params: { id: string } }>('/subscriptions/:id/delivery', { onRequest: viewer, schema: { description: 'Delivery status from the outbox: pending, retrying, and since start delivered, dropped, the last error.' } }, async (req, reply) => {
+    // Admin, like the page that shows it: when alerts reach a subscriber says when incidents of
+    // its clearance happen, which a viewer of lower clearance may not learn.
+    app.get<{ Params: { id: string } }>('/subscriptions/:id/delivery', { onRequest: admin, schema: { description: 'Delivery status from the outbox (admin): pending, retrying, and since start alerts delivered, checkpoints delivered, dropped, the last error.' } }, async (req, reply) => {
       return store.get(req.params.id) ? delivery.status(req.params.id) : reply.code(404).send(notFound(req.params.id));
     });
     app.post<{ Params: { id: string } }>('/subscriptions/:id/test', { onRequest: admin, schema: { description: 'Sends a test alert through the outbox (event "test", no incident).' } }, async (req, reply) => {

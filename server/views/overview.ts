@@ -31,12 +31,14 @@ export function overviewFor(ctx: ApiContext, caller: Caller | undefined) {
   let seen = 0;
   let overdue = 0;
   let reported = 0;
+  let active = 0;
   for (const i of ctx.incidents?.all() ?? []) {
     if (!cleared(caller, i.grade)) continue;
     seen++;
     if (i.state !== 'resolved') byLevel[i.level]++;
     if (i.overdue) overdue++;
     if (i.reportedAt) reported++;
+    if (i.active) active++;
     latest = Math.max(latest, i.updatedAt, i.acknowledgedAt ?? 0, i.resolvedAt ?? 0);
   }
   const devices = ctx.devices?.().filter((d) => cleared(caller, d.grade));
@@ -45,6 +47,6 @@ export function overviewFor(ctx: ApiContext, caller: Caller | undefined) {
     stats: statsFor(ctx, caller),
     ready: { ok: ready.ok, checks: ready.checks },
     devices: devices ? { matrix: onlineMatrix(devices), online: devices.filter((d) => !d.silent).length, total: devices.length } : null,
-    incidents: { openByLevel: byLevel, overdue, version: `${seen}:${latest}:${overdue}:${reported}` },
+    incidents: { openByLevel: byLevel, overdue, version: `${seen}:${latest}:${overdue}:${reported}:${active}` },
   };
 }

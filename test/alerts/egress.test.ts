@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertTopic } from '../../alerts/alert.js';
+import { alertTopic, testTopic } from '../../alerts/alert.js';
 import { EgressPolicy, formatIp, parseIp, postWebhook, redactUrl, redactUrls, type EgressConfig } from '../../alerts/egress.js';
 import type { Incident } from '../../alerts/incident.js';
 
@@ -93,6 +93,11 @@ describe('egress policy', () => {
     expect(alertTopic('jl/alerts', inc)).toBe('jl/alerts/core/III/energy/220100');
     // A custom prefix cannot place an alert under another grade's ACL pattern (jl/alerts/general/#).
     expect(alertTopic('jl/alerts/general', inc)).toBe('jl/alerts/core/general/III/energy/220100');
+  });
+
+  it("puts a subscription's test alert under its clearance, where its subscriber's ACL lets it read", () => {
+    expect(testTopic('jl/alerts', 'general')).toBe('jl/alerts/general/test');
+    expect(testTopic('jl/alerts/ops', 'important')).toBe('jl/alerts/important/ops/test');
   });
 });
 

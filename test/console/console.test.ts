@@ -74,6 +74,8 @@ describe('operator console in a real browser', () => {
     const p = await ctx.newPage();
     const errors: string[] = [];
     p.on('pageerror', (e) => errors.push(e.message));
+    // A CSP violation or a failed load is a console error: none is expected on any page.
+    p.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(`${role}: ${m.text()}`)));
     await p.goto(`${base}/#/${page}`);
     await p.fill('#token', TOKENS[role]);
     await p.click('button[type=submit]');
@@ -82,6 +84,7 @@ describe('operator console in a real browser', () => {
     return p;
   }
 
+  const consoleErrors: string[] = [];
   const number = async (p: Page, testid: string) => Number((await p.getByTestId(testid).textContent())!.replace(/[^\d.]/g, ''));
 
   /** A keyed roadside unit's status with a forged signature: a network-attack incident about general data. */
@@ -153,7 +156,10 @@ describe('operator console in a real browser', () => {
     await operator.getByRole('button', { name: '解决', exact: true }).click();
     await expect.poll(() => operator.getByTestId('detail-state').textContent()).toBe('已解决');
     expect((await getJson<{ state: string }>(pipeline.httpPort!, `/incidents/${id}`, TOKENS.operator)).body.state).toBe('resolved');
-    // The viewer's page follows (live events): the same incident now shows resolved.
+    // The viewer's page follows (live events): the incident leaves the unresolved list it shows
+    // by default, and is in the resolved one.
+    await expect.poll(() => viewer.locator(`[data-incident="${id}"]`).count(), { timeout: 10_000 }).toBe(0);
+    await viewer.selectOption('[data-testid=filter-state]', 'resolved');
     await expect.poll(() => viewer.locator(`[data-incident="${id}"] .state`).textContent(), { timeout: 10_000 }).toBe('已解决');
 
     await operator.getByRole('button', { name: '事件报告（Markdown）' }).click();
@@ -208,13 +214,19 @@ describe('operator console in a real browser', () => {
     const soil = fleet.find((d) => d.kind === 'soil')!;
     await publishAll(svc.mqttUrl, [{ topic: `jl/agri/${soil.region}/${soil.id}/soil`, payload: 'not json' }]);
     await waitUntil(() => pipeline.ledger.totals().deadLettered > 0, 10_000, 'dead-lettered');
+    // And an unresolved incident, so the incident page is checked with rows, badges and a detail.
+    await forge();
+    await waitUntil(() => pipeline.incidents.list({ state: 'unresolved' }).total > 0, 10_000, 'incident open');
     const p = await signIn('admin');
     const found: Record<string, string[]> = {};
     for (const name of PAGES) {
       await p.goto(`${base}/#/${name}`);
       await p.locator('main h2').waitFor();
-      await p.waitForLoadState('networkidle').catch(() => {});
-      await p.waitForTimeout(1000);
+      await p.waitForTimeout(1500);
+      if (name === 'incidents') {
+        await p.locator('[data-incident] button').first().click();
+        await p.getByTestId('incident-detail').waitFor();
+      }
       await screenshot(p, name);
       found[name] = await seriousViolations(p);
     }
@@ -224,5 +236,7 @@ describe('operator console in a real browser', () => {
     found['sign-in'] = await seriousViolations(signInPage);
     await signInPage.context().close();
     expect(found).toEqual(Object.fromEntries([...PAGES, 'sign-in'].map((n) => [n, []])));
+    // The viewer's 403 above was an API call from the test, not from a page.
+    expect(consoleErrors).toEqual([]);
   });
 });

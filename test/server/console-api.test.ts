@@ -18,8 +18,13 @@ import { TOKENS } from '../helpers/pipeline.js';
 import { stopEach, tempDir } from '../helpers/services.js';
 
 // Default clearances: a viewer learns of general data only, an operator of all (server/auth.ts).
-const tokens: ApiToken[] = (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `console-${role}`, role, sha256: hashToken(TOKENS[role]) }));
-const auth = (role: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[role]}` });
+// And an operator cleared for general data only.
+const GENERAL_OPERATOR = 'test-general-operator-token';
+const tokens: ApiToken[] = [
+  ...(Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `console-${role}`, role, sha256: hashToken(TOKENS[role]) })),
+  { name: 'console-general-operator', role: 'operator', clearance: 'general', sha256: hashToken(GENERAL_OPERATOR) },
+];
+const auth = (role: keyof typeof TOKENS | 'generalOperator') => ({ authorization: `Bearer ${role === 'generalOperator' ? GENERAL_OPERATOR : TOKENS[role]}` });
 const anomaly = (o: Partial<Anomaly> = {}): Anomaly => ({ detector: 'forgery', kind: 'bad_signature', category: 'network-attack', baseLevel: 4, sector: 'energy', region: '220100', device: 'meter-220100-0001', grade: 'important', criticalInfrastructure: false, eventMs: Date.now(), detail: 'signature does not match', ...o });
 
 /** Reads Server-Sent Events from `url` until `n` events arrived; returns them and the response. */
@@ -64,7 +69,9 @@ describe('console API', () => {
     const catalogue = loadCatalogue(config.catalogue);
     const registry = loadRegistry(config.devices, catalogue);
     const activity = new DeviceActivity(config.detection.silence);
-    recent.add([{ at: new Date().toISOString(), reason: 'invalid_json', detail: 'not JSON', topic: 'jl/agri/220100/soil-220100-0001/soil', source: 'agri/220100/soil', payload: 'oops', payloadEncoding: 'utf8', payloadSize: 4, truncated: false, receivedAt: new Date().toISOString() }]);
+    const letter = (reason: string, source: string, topic: string) => ({ at: new Date().toISOString(), reason, detail: reason, topic, source, payload: 'oops', payloadEncoding: 'utf8' as const, payloadSize: 4, truncated: false, receivedAt: new Date().toISOString() });
+    // General (soil), important (meter), and one that names no catalogue entry.
+    recent.add([letter('invalid_json', 'agri/220100/soil', 'jl/agri/220100/soil-220100-0001/soil'), letter('bad_timestamp', 'energy/220100/meter', 'jl/energy/220100/meter-220100-0001/meter'), letter('bad_topic', '_/_/_', 'jl/nowhere')]);
     app = buildHttp({
       ready: () => ({ ok: true, checks: { subscribed: true } }),
       stats: () => ({ totals: { received: 1, stored: 1, deadLettered: 0, inSpool: 0, nacked: 0 }, incidents: incidents.counts() }),
@@ -75,6 +82,7 @@ describe('console API', () => {
       devices: () => activity.devices(registry, catalogue),
       deadLetters: () => recent.snapshot(),
       verifyChain: () => verifyLog(logFile),
+      delivery: { sendTest: () => 'test:1:sub', status: () => ({ pending: 0, retrying: 0, delivered: 0, checkpoints: 0, dropped: 0, lastDeliveredAt: null, lastError: null }) },
       metrics: buildMetrics({ ledger: () => ({ sources: {}, reasons: {} }), spoolBytes: () => 0, influxUp: () => true, anomalies: () => ({}), late: () => 0, incidents: () => incidents.counts(), outboxPending: () => 0, deliveryFailures: () => 0 }),
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -89,7 +97,7 @@ describe('console API', () => {
 
   it('/session names the caller, its role and clearance', async () => {
     const r = await app.inject({ url: '/session', headers: auth('viewer') });
-    expect(r.json()).toEqual({ name: 'console-viewer', role: 'viewer', clearance: 'general' });
+    expect(r.json()).toEqual({ name: 'console-viewer', role: 'viewer', clearance: 'general', features: { incidents: true, devices: true, deadLetters: true, delivery: true, chain: true, capacity: false } });
     expect((await app.inject({ url: '/session' })).statusCode).toBe(401);
   });
 
@@ -112,6 +120,21 @@ describe('console API', () => {
     expect((await fetch(`${base}/events`)).status).toBe(401);
   });
 
+  it('one token cannot take every event stream: past 8 it gets 429, another token still gets its own', async () => {
+    const open = await Promise.all(Array.from({ length: 8 }, () => readEvents(`${base}/events`, TOKENS.viewer, 1)));
+    try {
+      expect(open.map((s) => s.res.status)).toEqual(Array(8).fill(200));
+      const ninth = await fetch(`${base}/events`, { headers: auth('viewer') });
+      expect(ninth.status).toBe(429);
+      expect(((await ninth.json()) as { message: string }).message).toBe('token console-viewer has 8 event streams open');
+      const admin = await readEvents(`${base}/events`, TOKENS.admin, 1);
+      await admin.stop();
+      expect(admin.events).toHaveLength(1);
+    } finally {
+      for (const s of open) await s.stop();
+    }
+  });
+
   it('/devices lists the registry within clearance, never-heard devices not yet silent', async () => {
     const v = (await app.inject({ url: '/devices', headers: auth('viewer') })).json<{ items: { grade: string; silent: boolean; lastSeen: number | null }[] }>();
     const o = (await app.inject({ url: '/devices', headers: auth('operator') })).json<{ items: { grade: string }[] }>();
@@ -122,13 +145,35 @@ describe('console API', () => {
     expect(v.items.every((d) => d.lastSeen === null && !d.silent)).toBe(true);
   });
 
-  it('/deadletters gives every role the counts, records to operators and admins only', async () => {
+  it('/deadletters gives every role the counts, records to operators and admins within their clearance', async () => {
     const v = (await app.inject({ url: '/deadletters', headers: auth('viewer') })).json<{ totals: Record<string, number>; latest: unknown[]; recordsShown: boolean }>();
-    expect(v.totals).toEqual({ invalid_json: 1 });
+    expect(v.totals).toEqual({ invalid_json: 1, bad_timestamp: 1, bad_topic: 1 });
     expect(v.latest).toEqual([]);
     expect(v.recordsShown).toBe(false);
     const o = (await app.inject({ url: '/deadletters', headers: auth('operator') })).json<{ latest: { reason: string }[] }>();
-    expect(o.latest.map((l) => l.reason)).toEqual(['invalid_json']);
+    expect(o.latest.map((l) => l.reason)).toEqual(['bad_topic', 'bad_timestamp', 'invalid_json']);
+    // Cleared for general data: the meter's letter (important) and the ungraded one are not shown.
+    const g = (await app.inject({ url: '/deadletters', headers: auth('generalOperator') })).json<{ latest: { reason: string }[] }>();
+    expect(g.latest.map((l) => l.reason)).toEqual(['invalid_json']);
+  });
+
+  it('delivery status and test alerts are for admins (when alerts reach a subscriber says when its incidents happen)', async () => {
+    const created = await app.inject({ method: 'POST', url: '/subscriptions', headers: auth('admin'), payload: { name: 'mqtt desk', clearance: 'core', channel: { type: 'mqtt' } } });
+    const id = created.json<{ id: string }>().id;
+    expect((await app.inject({ url: `/subscriptions/${id}/delivery`, headers: auth('viewer') })).statusCode).toBe(403);
+    expect((await app.inject({ url: `/subscriptions/${id}/delivery`, headers: auth('operator') })).statusCode).toBe(403);
+    expect((await app.inject({ url: `/subscriptions/${id}/delivery`, headers: auth('admin') })).json()).toMatchObject({ delivered: 0, checkpoints: 0 });
+    expect((await app.inject({ method: 'POST', url: `/subscriptions/${id}/test`, headers: auth('operator') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: `/subscriptions/${id}/test`, headers: auth('admin') })).statusCode).toBe(202);
+    expect((await app.inject({ method: 'POST', url: '/subscriptions/sub-none/test', headers: auth('admin') })).statusCode).toBe(404);
+  });
+
+  it('lists unresolved incidents, most severe first, a city matching its counties', async () => {
+    incidents.observe(anomaly({ detector: 'flood', kind: 'device', category: 'network-attack', sector: 'agri', grade: 'general', region: '220182', device: 'soil-220182-0001' }));
+    const list = (await app.inject({ url: '/incidents?state=unresolved&sort=level&region=220100', headers: auth('operator') })).json<{ items: { level: number; region: string; state: string }[] }>();
+    expect(list.items.map((i) => i.region).sort()).toEqual(['220100', '220100', '220182']);
+    expect(list.items.every((i) => i.state !== 'resolved')).toBe(true);
+    expect(list.items.map((i) => i.level)).toEqual([...list.items.map((i) => i.level)].sort());
   });
 
   it('an operator marks an incident reported (once), the log keeps it and its chain still verifies', async () => {
@@ -142,6 +187,10 @@ describe('console API', () => {
     const chain = (await app.inject({ url: '/incidents/chain', headers: auth('operator') })).json<{ ok: boolean; records: number }>();
     expect(chain).toMatchObject({ ok: true });
     expect(chain.records).toBeGreaterThanOrEqual(3);
+    // The log's size counts incidents of every grade: not for a general-cleared operator.
+    const general = (await app.inject({ url: '/incidents/chain', headers: auth('generalOperator') })).json<Record<string, unknown>>();
+    expect(general.ok).toBe(true);
+    expect(general.records).toBeUndefined();
     // A restart restores the reported mark from the log.
     const config = loadPipelineConfig(defaultConfigFile(), {});
     const restored = new IncidentManager(logFile, config.incidents);

@@ -23,7 +23,7 @@ interface Snapshot {
 const COLOURS = ['#c62828', '#1565c0', '#2e7d32', '#6a1b9a', '#ef6c00', '#00838f', '#4e342e', '#ad1457'];
 
 /** Dead letters since start: totals by reason, the last hour by reason, the latest records. Refreshed as the count moves. */
-export function DeadLettersPage({ session, tick }: { session: Session; tick: number }) {
+export function DeadLettersPage({ session, tick }: { session: Session; tick: string }) {
   const i = useI18n();
   const { t } = i;
   const [snap, error] = useApi<Snapshot>('/deadletters?limit=50', tick);

@@ -39,6 +39,7 @@ interface Incident {
   timeline: TimelineEntry[];
 }
 
+const PAGE = 100;
 const CATEGORIES = ['malware', 'network-attack', 'data-security', 'information-content', 'device-fault', 'violation', 'security-hazard', 'abnormal-behaviour', 'force-majeure', 'other'];
 const SECTORS = ['agri', 'v2x', 'energy', 'iiot'];
 
@@ -46,16 +47,18 @@ const SECTORS = ['agri', 'v2x', 'energy', 'iiot'];
 export function IncidentsPage({ session, version }: { session: Session; version: string }) {
   const i = useI18n();
   const { t } = i;
-  const [filter, setFilter] = useState({ state: '', maxLevel: '', category: '', sector: '', region: '', overdue: '' });
+  // Unresolved by default: what needs the operator, most severe first.
+  const [filter, setFilter] = useState({ state: 'unresolved', maxLevel: '', category: '', sector: '', region: '', overdue: '' });
+  const [limit, setLimit] = useState(PAGE);
   const [selected, setSelected] = useState<string | null>(null);
   const [changed, setChanged] = useState(0);
   const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== '')).toString();
-  const [list, error] = useApi<{ total: number; items: Incident[] }>(`/incidents?limit=200${query ? `&${query}` : ''}`, `${version}:${changed}`);
+  const [list, error] = useApi<{ total: number; items: Incident[] }>(`/incidents?sort=level&limit=${limit}${query ? `&${query}` : ''}`, `${version}:${changed}`);
   const now = useNow();
   const field = (k: keyof typeof filter, label: string, options: [string, string][]) => (
     <label>
       {label}
-      <select value={filter[k]} onChange={(e) => setFilter({ ...filter, [k]: e.currentTarget.value })} data-testid={`filter-${k}`}>
+      <select value={filter[k]} onChange={(e) => (setFilter({ ...filter, [k]: e.currentTarget.value }), setLimit(PAGE))} data-testid={`filter-${k}`}>
         <option value="">{t('any')}</option>
         {options.map(([v, l]) => (
           <option key={v} value={v}>
@@ -65,12 +68,12 @@ export function IncidentsPage({ session, version }: { session: Session; version:
       </select>
     </label>
   );
-  const items = (list?.items ?? []).slice().sort((a, b) => a.level - b.level || b.openedAt - a.openedAt);
+  const items = list?.items ?? [];
   return (
     <>
       <h2>{t('incidents')}</h2>
       <form class="filters" aria-label={t('filters')} onSubmit={(e) => e.preventDefault()}>
-        {field('state', t('state'), ['open', 'acknowledged', 'resolved'].map((s) => [s, t(`st_${s}` as 'st_open')]))}
+        {field('state', t('state'), ['unresolved', 'open', 'acknowledged', 'resolved'].map((s) => [s, t(`st_${s}` as 'st_open')]))}
         {field('maxLevel', t('level'), [1, 2, 3, 4].map((l) => [String(l), i.level(l)]))}
         {field('category', t('category'), CATEGORIES.map((c) => [c, i.category(c)]))}
         {field('sector', t('sector'), SECTORS.map((s) => [s, i.sector(s)]))}
@@ -124,7 +127,17 @@ export function IncidentsPage({ session, version }: { session: Session; version:
         </table>
       </div>
       {list && items.length === 0 && <p class="muted">{t('noIncidents')}</p>}
-      {selected && <IncidentDetail id={selected} session={session} version={`${version}:${changed}`} onChange={() => setChanged(changed + 1)} onClose={() => setSelected(null)} />}
+      {list && list.total > 0 && (
+        <p class="muted" data-testid="incident-count">
+          {i.number(items.length)} / {i.number(list.total)}{' '}
+          {list.total > items.length && (
+            <button type="button" onClick={() => setLimit(limit + PAGE)}>
+              {t('more')}
+            </button>
+          )}
+        </p>
+      )}
+      {selected && <IncidentDetail key={selected} id={selected} session={session} version={`${version}:${changed}`} onChange={() => setChanged(changed + 1)} onClose={() => setSelected(null)} />}
       {session.role !== 'viewer' && <ChainCheck />}
     </>
   );
@@ -160,7 +173,8 @@ function IncidentDetail({ id, session, version, onChange, onClose }: { id: strin
     api<string>(`/incidents/${encodeURIComponent(id)}/report?format=md`, { asText: true }).then(setReport, (e: unknown) => setActionError(errorText(e, t)));
   };
   if (error) return <p class="bad">{error}</p>;
-  if (!inc) return <p>{t('loading')}</p>;
+  // Never the buttons of one incident over another's facts.
+  if (!inc || inc.id !== id) return <p>{t('loading')}</p>;
   const canAct = session.role !== 'viewer';
   return (
     <section class="card detail" aria-labelledby="detail-title" data-testid="incident-detail">
@@ -213,7 +227,7 @@ function IncidentDetail({ id, session, version, onChange, onClose }: { id: strin
       <ol class="timeline">
         {inc.timeline.map((e, n) => (
           <li key={n}>
-            <time>{i.time(e.at)}</time> <strong>{e.event}</strong>
+            <time>{i.time(e.at)}</time> <strong>{i.event(e.event)}</strong>
             {e.level ? ` · ${i.level(e.level)}` : ''}
             {e.by ? ` · ${e.by}` : ''}
             {e.note ? ` · ${e.note}` : ''}
@@ -264,11 +278,11 @@ function IncidentDetail({ id, session, version, onChange, onClose }: { id: strin
 
 function ChainCheck() {
   const { t } = useI18n();
-  const [result, setResult] = useState<{ ok: boolean; records: number; problem?: string } | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; records?: number; problem?: string } | null>(null);
   const [error, setError] = useState('');
   const run = () => {
     setError('');
-    api<{ ok: boolean; records: number; problem?: string }>('/incidents/chain').then(setResult, (e: unknown) => setError(errorText(e, t)));
+    api<{ ok: boolean; records?: number; problem?: string }>('/incidents/chain').then(setResult, (e: unknown) => setError(errorText(e, t)));
   };
   return (
     <section class="card">
@@ -278,7 +292,8 @@ function ChainCheck() {
       </button>{' '}
       {result && (
         <span class={result.ok ? 'ok' : 'bad'} data-testid="chain">
-          {result.ok ? `✓ ${t('chainOk')}` : `✗ ${t('chainBroken')}: ${result.problem ?? ''}`} ({result.records} {t('records')})
+          {result.ok ? `✓ ${t('chainOk')}` : `✗ ${t('chainBroken')}${result.problem ? `: ${result.problem}` : ''}`}
+          {result.records !== undefined && ` (${result.records} ${t('records')})`}
         </span>
       )}
       {error && <span class="bad">{error}</span>}

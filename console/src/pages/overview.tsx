@@ -23,7 +23,8 @@ export function OverviewPage({ overview, rates }: { overview: Overview | null; r
   const totals = s.totals ?? { received: 0, stored: 0, deadLettered: 0, inSpool: 0, nacked: 0 };
   // Over the last 10 s (one sample a second): a second alone is too noisy to read.
   const last10 = rates.slice(-11);
-  const rate = last10.length > 1 ? ((last10.at(-1)!.received - last10[0].received) * 1000) / (last10.at(-1)!.at - last10[0].at) : 0;
+  // Never below zero: after a pipeline restart its totals start again.
+  const rate = last10.length > 1 ? Math.max(0, ((last10.at(-1)!.received - last10[0].received) * 1000) / (last10.at(-1)!.at - last10[0].at)) : 0;
   const checks = overview.ready.checks;
   const sectors = [...new Set(overview.devices?.matrix.map((c) => c.sector) ?? [])].sort();
   const cell = (sector: string, pref: string) => {

@@ -16,6 +16,7 @@ interface Delivery {
   pending: number;
   retrying: number;
   delivered: number;
+  checkpoints: number;
   dropped: number;
   lastDeliveredAt: number | null;
   lastError: string | null;
@@ -31,14 +32,17 @@ interface Draft {
   minLevel: number;
   clearance: Subscription['clearance'];
   sectors: string[];
-  region: string;
+  regions: string[];
+  /** Kept as they are: the form does not edit them (the API does). */
+  events?: string[];
+  categories?: string[];
 }
 
-const EMPTY: Draft = { name: '', type: 'webhook', url: '', secret: '', topicPrefix: 'jl/alerts', minLevel: 4, clearance: 'general', sectors: [], region: '' };
+const EMPTY: Draft = { name: '', type: 'webhook', url: '', secret: '', topicPrefix: 'jl/alerts', minLevel: 4, clearance: 'general', sectors: [], regions: [] };
 const SECTORS = ['agri', 'v2x', 'energy', 'iiot'];
 
 /** Alert subscriptions (admin): list with delivery status, create, edit, delete, send a test alert. */
-export function SubscriptionsPage() {
+export function SubscriptionsPage({ delivery }: { delivery: boolean }) {
   const i = useI18n();
   const { t } = i;
   const [changed, setChanged] = useState(0);
@@ -64,7 +68,9 @@ export function SubscriptionsPage() {
       minLevel: s.filters.minLevel,
       clearance: s.clearance,
       sectors: s.filters.sectors ?? [],
-      region: s.filters.regions?.[0] ?? '',
+      regions: s.filters.regions ?? [],
+      events: s.events,
+      categories: s.filters.categories,
     });
   return (
     <>
@@ -116,13 +122,13 @@ export function SubscriptionsPage() {
                   </td>
                   <td>{i.level(s.filters.minLevel)}</td>
                   <td>{i.grade(s.clearance)}</td>
-                  <td>
-                    <DeliveryStatus id={s.id} refresh={changed} />
-                  </td>
+                  <td>{delivery ? <DeliveryStatus id={s.id} refresh={changed} /> : '—'}</td>
                   <td class="buttons">
-                    <button type="button" onClick={() => void api<{ alertId: string }>(`/subscriptions/${s.id}/test`, { method: 'POST' }).then(() => done(t('testSent')), fail)}>
-                      {t('sendTest')}
-                    </button>
+                    {delivery && (
+                      <button type="button" onClick={() => void api<{ alertId: string }>(`/subscriptions/${s.id}/test`, { method: 'POST' }).then(() => done(t('testSent')), fail)}>
+                        {t('sendTest')}
+                      </button>
+                    )}
                     <button type="button" onClick={() => edit(s)}>
                       {t('edit')}
                     </button>
@@ -146,15 +152,15 @@ export function SubscriptionsPage() {
 function DeliveryStatus({ id, refresh }: { id: string; refresh: number }) {
   const { t, time } = useI18n();
   const [tick, setTick] = useState(0);
-  const [d] = useApi<Delivery>(`/subscriptions/${id}/delivery`, `${refresh}:${tick}`);
+  const [d, error] = useApi<Delivery>(`/subscriptions/${id}/delivery`, `${refresh}:${tick}`);
   useEffect(() => {
     const timer = setInterval(() => setTick((n) => n + 1), 2000);
     return () => clearInterval(timer);
   }, []);
-  if (!d) return <span class="muted">…</span>;
+  if (!d) return error ? <span class="bad">{error}</span> : <span class="muted">…</span>;
   return (
     <span data-testid="delivery">
-      {t('pending')} {d.pending} · {t('retrying')} {d.retrying} · {t('delivered')} {d.delivered} · {t('dropped')} {d.dropped}
+      {t('pending')} {d.pending} · {t('retrying')} {d.retrying} · {t('delivered')} {d.delivered} · {t('dropped')} {d.dropped} · {t('checkpoints')} {d.checkpoints}
       {d.lastDeliveredAt ? ` · ${time(d.lastDeliveredAt)}` : ''}
       {d.lastError && (
         <>
@@ -178,7 +184,8 @@ function SubscriptionForm({ draft, onCancel, onSaved, onError }: { draft: Draft;
     const body = {
       name: d.name,
       clearance: d.clearance,
-      filters: { minLevel: d.minLevel, ...(d.sectors.length ? { sectors: d.sectors } : {}), ...(d.region ? { regions: [d.region] } : {}) },
+      ...(d.events ? { events: d.events } : {}),
+      filters: { minLevel: d.minLevel, ...(d.sectors.length ? { sectors: d.sectors } : {}), ...(d.regions.length ? { regions: d.regions } : {}), ...(d.categories ? { categories: d.categories } : {}) },
       channel: d.type === 'webhook' ? { type: 'webhook', url: d.url, secret: d.secret } : { type: 'mqtt', topicPrefix: d.topicPrefix },
     };
     api(d.id ? `/subscriptions/${d.id}` : '/subscriptions', { method: d.id ? 'PUT' : 'POST', body }).then(onSaved, onError);
@@ -231,15 +238,15 @@ function SubscriptionForm({ draft, onCancel, onSaved, onError }: { draft: Draft;
           </label>
         ))}
       </fieldset>
-      <label for="sub-region">{t('region')}</label>
-      <select id="sub-region" value={d.region} onChange={(e) => set({ region: e.currentTarget.value })}>
-        <option value="">{t('any')}</option>
-        {PREFECTURES.map((r) => (
-          <option key={r} value={r}>
-            {i.region(r)}
-          </option>
+      <fieldset>
+        <legend>{t('region')}</legend>
+        {/* Counties the API set are kept and shown too. */}
+        {[...PREFECTURES, ...d.regions.filter((r) => !PREFECTURES.includes(r))].map((r) => (
+          <label key={r} class="inline">
+            <input type="checkbox" checked={d.regions.includes(r)} onChange={(e) => set({ regions: e.currentTarget.checked ? [...d.regions, r] : d.regions.filter((x) => x !== r) })} /> {i.region(r)}
+          </label>
         ))}
-      </select>
+      </fieldset>
       <div class="buttons">
         <button type="submit" class="primary">
           {t('save')}
