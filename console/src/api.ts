@@ -39,7 +39,7 @@ export async function api<T>(path: string, opts: { method?: string; body?: unkno
  * cannot send): calls `onOverview` for every overview, reconnects after a lost connection,
  * and reports the connection state. Returns a function that stops it.
  */
-export function followEvents(onOverview: (o: Overview) => void, onState: (connected: boolean) => void, onRefused: () => void): () => void {
+export function followEvents(onOverview: (o: Overview) => void, onHistory: (h: { at: number; received: number }[]) => void, onState: (connected: boolean) => void, onRefused: () => void): () => void {
   const stop = new AbortController();
   void fetchEventSource('/events', {
     headers: { authorization: `Bearer ${savedToken()}` },
@@ -51,6 +51,7 @@ export function followEvents(onOverview: (o: Overview) => void, onState: (connec
     },
     onmessage: (m) => {
       if (m.event === 'overview') onOverview(JSON.parse(m.data) as Overview);
+      else if (m.event === 'history') onHistory(JSON.parse(m.data) as { at: number; received: number }[]);
     },
     onerror: (e) => {
       onState(false);

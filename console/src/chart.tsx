@@ -17,6 +17,9 @@ export function TimeChart(props: { label: string; series: Series[]; data: (numbe
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = props.series.map((s) => s.label).join('|');
+  // Read at each redraw: the range moves with the data, and the chart is not rebuilt for it.
+  const xRange = useRef(props.xRange);
+  xRange.current = props.xRange;
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -25,7 +28,9 @@ export function TimeChart(props: { label: string; series: Series[]; data: (numbe
       height: props.height ?? 220,
       series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, dash: s.dashed ? [6, 4] : undefined, spanGaps: false }))],
       axes: [{}, { label: props.yLabel, size: 60 }],
-      scales: { x: { time: true, range: (_u, min, max) => props.xRange?.() ?? [min, max] }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+      // Times in the operations centre's zone, like every other time on the console.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Shanghai'),
+      scales: { x: { time: true, range: (_u, min, max) => xRange.current?.() ?? [min, max] }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
       legend: { show: true },
     };
     plot.current = new uPlot(opts, props.data as uPlot.AlignedData, el);

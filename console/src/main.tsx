@@ -68,7 +68,7 @@ function App() {
         const rate = last && o.at > last.at ? Math.max(0, ((received - last.received) * 1000) / (o.at - last.at)) : null;
         return [...prev.slice(-(RATE_SAMPLES - 1)), { at: o.at, received, rate }];
       });
-    }, setConnected, signOut);
+    }, (history) => setRates(history.map((h, n) => ({ ...h, rate: n === 0 ? null : Math.max(0, ((h.received - history[n - 1].received) * 1000) / Math.max(1, h.at - history[n - 1].at)) }))), setConnected, signOut);
   }, [session]);
 
   const signIn = async (token: string) => {

@@ -58,7 +58,7 @@ describe('operator console in a real browser', () => {
     simulating = sim.run();
     hook = await receiver();
     browser = await launchChromium();
-  }, 180_000);
+  }, 600_000); // a first run may install chromium and fonts-noto-cjk from Debian
 
   afterAll(async () => {
     await browser?.close();

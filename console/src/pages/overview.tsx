@@ -46,7 +46,7 @@ export function OverviewPage({ overview, rates }: { overview: Overview | null; r
         <Card label={t('received')} value={i.number(totals.received)} testid="received" />
         <Card label={t('stored')} value={i.number(totals.stored)} testid="stored" />
         <Card label={t('deadLettered')} value={i.number(totals.deadLettered)} testid="deadlettered" />
-        <Card label={t('spool')} value={s.spool ? `${bytes(s.spool.bytes)} / ${bytes(s.spool.limit)}` : t('notUsed')} testid="spool" />
+        <Card label={s.spool ? `${t('spool')} (${t('limit')} ${bytes(s.spool.limit)})` : t('spool')} value={s.spool ? bytes(s.spool.bytes) : t('notUsed')} testid="spool" />
         <Card label={t('ledger')} value={s.balanced === undefined ? '—' : s.balanced ? `✓ ${t('balanced')}` : `✗ ${t('unbalanced')}`} testid="ledger" />
         {s.uptimeSec !== undefined && <Card label={t('uptime')} value={duration(s.uptimeSec * 1000, i.lang)} testid="uptime" />}
       </section>
