@@ -67,3 +67,36 @@ export function useNow(): number {
   }, []);
   return now;
 }
+
+/** A table's header row: one column header per label. */
+export function Head({ cols }: { cols: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** A filter: a labelled select whose first choice, "any", is the empty value. */
+export function FilterSelect({ label, value, options, onChange, testid }: { label: string; value: string; options: [string, string][]; onChange: (v: string) => void; testid?: string }) {
+  const { t } = useI18n();
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)} data-testid={testid}>
+        <option value="">{t('any')}</option>
+        {options.map(([v, l]) => (
+          <option key={v} value={v}>
+            {l}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { TimeChart } from '../chart.js';
 import { useI18n } from '../i18n.js';
-import { bytes, duration, useApi } from '../util.js';
+import { bytes, duration, Head, useApi } from '../util.js';
 
 interface MetricPlan {
   metric: string;
@@ -64,16 +64,7 @@ export function CapacityPage() {
           <h3>{i.region(r.region)}</h3>
           <div class="scroll">
             <table class="list">
-              <thead>
-                <tr>
-                  <th scope="col">{t('metric')}</th>
-                  <th scope="col">{t('current')}</th>
-                  <th scope="col">{t('atHorizon')}</th>
-                  <th scope="col">{t('interval')}</th>
-                  <th scope="col">{t('limit')}</th>
-                  <th scope="col">{t('exhaustedAt')}</th>
-                </tr>
-              </thead>
+              <Head cols={[t('metric'), t('current'), t('atHorizon'), t('interval'), t('limit'), t('exhaustedAt')]} />
               <tbody>
                 {r.metrics.map((m) => (
                   <tr key={m.metric}>

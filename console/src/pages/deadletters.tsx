@@ -1,7 +1,7 @@
 import type { Session } from '../api.js';
 import { TimeChart } from '../chart.js';
 import { useI18n } from '../i18n.js';
-import { useApi } from '../util.js';
+import { Head, useApi } from '../util.js';
 
 interface DeadLetter {
   at: string;
@@ -47,12 +47,7 @@ export function DeadLettersPage({ session, tick }: { session: Session; tick: str
         <section class="card">
           <h3>{t('byReason')}</h3>
           <table class="list" data-testid="dl-reasons">
-            <thead>
-              <tr>
-                <th scope="col">{t('reason')}</th>
-                <th scope="col">{t('total')}</th>
-              </tr>
-            </thead>
+            <Head cols={[t('reason'), t('total')]} />
             <tbody>
               {reasons.map((r) => (
                 <tr key={r}>
@@ -100,15 +95,7 @@ export function DeadLettersPage({ session, tick }: { session: Session; tick: str
         ) : (
           <div class="scroll">
             <table class="list" data-testid="dl-latest">
-              <thead>
-                <tr>
-                  <th scope="col">{t('time')}</th>
-                  <th scope="col">{t('reason')}</th>
-                  <th scope="col">{t('topic')}</th>
-                  <th scope="col">{t('detail')}</th>
-                  <th scope="col">{t('payload')}</th>
-                </tr>
-              </thead>
+              <Head cols={[t('time'), t('reason'), t('topic'), t('detail'), t('payload')]} />
               <tbody>
                 {snap.latest.length === 0 && (
                   <tr>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useI18n } from '../i18n.js';
-import { useApi, useNow } from '../util.js';
+import { FilterSelect, Head, useApi, useNow } from '../util.js';
 import { PREFECTURES } from './overview.js';
 
 interface Device {
@@ -39,19 +39,7 @@ export function DevicesPage() {
   const [shown, setShown] = useState(PAGE);
   const [filter, setFilter] = useState({ sector: '', region: '', state: '' });
   const items = (devices?.items ?? []).filter((d) => (!filter.sector || d.sector === filter.sector) && (!filter.region || d.region.slice(0, 4) === filter.region.slice(0, 4)) && (!filter.state || (filter.state === 'silent') === d.silent));
-  const select = (k: keyof typeof filter, label: string, options: [string, string][]) => (
-    <label>
-      {label}
-      <select value={filter[k]} onChange={(e) => (setFilter({ ...filter, [k]: e.currentTarget.value }), setShown(PAGE))}>
-        <option value="">{t('any')}</option>
-        {options.map(([v, l]) => (
-          <option key={v} value={v}>
-            {l}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  const select = (k: keyof typeof filter, label: string, options: [string, string][]) => <FilterSelect label={label} value={filter[k]} options={options} onChange={(v) => (setFilter({ ...filter, [k]: v }), setShown(PAGE))} />;
   return (
     <>
       <h2>{t('devices')}</h2>
@@ -72,17 +60,7 @@ export function DevicesPage() {
         </form>
         <div class="scroll">
           <table class="list" data-testid="devices">
-            <thead>
-              <tr>
-                <th scope="col">ID</th>
-                <th scope="col">{t('sector')}</th>
-                <th scope="col">{t('region')}</th>
-                <th scope="col">{t('keyed')}</th>
-                <th scope="col">{t('grade')}</th>
-                <th scope="col">{t('lastSeen')}</th>
-                <th scope="col">{t('state')}</th>
-              </tr>
-            </thead>
+            <Head cols={['ID', t('sector'), t('region'), t('keyed'), t('grade'), t('lastSeen'), t('state')]} />
             <tbody>
               {items.slice(0, shown).map((d) => (
                 <tr key={d.id}>
@@ -112,17 +90,7 @@ export function DevicesPage() {
         </h3>
         <div class="scroll">
           <table class="list" data-testid="catalogue">
-            <thead>
-              <tr>
-                <th scope="col">{t('code')}</th>
-                <th scope="col">{t('name')}</th>
-                <th scope="col">{t('sector')}</th>
-                <th scope="col">{t('grade')}</th>
-                <th scope="col">{t('share')}</th>
-                <th scope="col">{t('openness')}</th>
-                <th scope="col">{t('updateCycle')}</th>
-              </tr>
-            </thead>
+            <Head cols={[t('code'), t('name'), t('sector'), t('grade'), t('share'), t('openness'), t('updateCycle')]} />
             <tbody>
               {catalogue?.entries.map((e) => (
                 <tr key={e.code}>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Session } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { duration, errorText, LevelBadge, useApi, useNow } from '../util.js';
+import { duration, errorText, FilterSelect, Head, LevelBadge, useApi, useNow } from '../util.js';
 import { PREFECTURES } from './overview.js';
 
 interface TimelineEntry {
@@ -55,19 +55,7 @@ export function IncidentsPage({ session, version }: { session: Session; version:
   const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== '')).toString();
   const [list, error] = useApi<{ total: number; items: Incident[] }>(`/incidents?sort=level&limit=${limit}${query ? `&${query}` : ''}`, `${version}:${changed}`);
   const now = useNow();
-  const field = (k: keyof typeof filter, label: string, options: [string, string][]) => (
-    <label>
-      {label}
-      <select value={filter[k]} onChange={(e) => (setFilter({ ...filter, [k]: e.currentTarget.value }), setLimit(PAGE))} data-testid={`filter-${k}`}>
-        <option value="">{t('any')}</option>
-        {options.map(([v, l]) => (
-          <option key={v} value={v}>
-            {l}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  const field = (k: keyof typeof filter, label: string, options: [string, string][]) => <FilterSelect label={label} value={filter[k]} options={options} onChange={(v) => (setFilter({ ...filter, [k]: v }), setLimit(PAGE))} testid={`filter-${k}`} />;
   const items = list?.items ?? [];
   return (
     <>
@@ -88,18 +76,7 @@ export function IncidentsPage({ session, version }: { session: Session; version:
       <div class="scroll">
         <table class="list" data-testid="incident-list">
           <caption class="sr">{t('incidents')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('level')}</th>
-              <th scope="col">{t('titleCol')}</th>
-              <th scope="col">{t('category')}</th>
-              <th scope="col">{t('sector')}</th>
-              <th scope="col">{t('region')}</th>
-              <th scope="col">{t('state')}</th>
-              <th scope="col">{t('reportBy')}</th>
-              <th scope="col">{t('opened')}</th>
-            </tr>
-          </thead>
+          <Head cols={[t('level'), t('titleCol'), t('category'), t('sector'), t('region'), t('state'), t('reportBy'), t('opened')]} />
           <tbody>
             {items.map((inc) => (
               <tr key={inc.id} class={selected === inc.id ? 'sel' : ''} data-incident={inc.id}>
