@@ -243,7 +243,7 @@ export class Pipeline implements Stages {
       subscriptions: this.subscriptions,
       tokens: () => tokens,
       capacity: (horizonMs) => this.capacityPlan(horizonMs),
-      devices: () => this.activity.devices(this.live.registry(), this.live.catalogue()),
+      devices: () => this.activity.recent(this.live.registry(), this.live.catalogue()),
       deadLetters: () => this.recentDeadLetters(key),
       delivery: this.dispatcher,
       verifyChain: this.verifyChain,
