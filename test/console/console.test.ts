@@ -132,6 +132,7 @@ describe('operator console in a real browser', () => {
     await row.waitFor({ timeout: 10_000 });
     const shownAfterMs = Date.now() - t0;
     expect(shownAfterMs).toBeLessThan(10_000);
+    console.info(`console test: the forged message's incident showed in the browser after ${shownAfterMs} ms`);
     const id = (await row.getAttribute('data-incident'))!;
     expect(await row.textContent()).toContain('网络攻击事件');
     // Normal traffic raised nothing else.
