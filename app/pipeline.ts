@@ -19,8 +19,7 @@ import { DeadLetterSink } from '../deadletter/sink.js';
 import { EmbeddedBroker } from '../ingest/mqtt/embedded-broker.js';
 import { MqttSource } from '../ingest/mqtt/source.js';
 import { DetectionEngine } from '../processors/anomaly/engine.js';
-import { allPersonalFields, validateAndTag, type TagContext } from '../processors/validate-and-tag.js';
-import { redactPersonal } from '../processors/pseudonymise.js';
+import { personalRedactor, validateAndTag, type TagContext } from '../processors/validate-and-tag.js';
 import { UnknownFieldsReport } from '../processors/unknown-fields.js';
 import { hashToken, type ApiToken } from '../server/auth.js';
 import { buildHttp } from '../server/http.js';
@@ -163,7 +162,7 @@ export class Pipeline implements Stages {
       started.push(deadLetters);
       const unknownFields = new UnknownFieldsReport(log);
       const runtime = new Runtime({
-        flow: { decode: (msg) => validateAndTag(tag, msg), stages: [detection, statistics, unknownFields] },
+        flow: { decode: (msg) => validateAndTag(tag, msg), stages: [detection, statistics, unknownFields], redact: personalRedactor(tag) },
         output: influx.writer ? new InfluxOutput(influx.writer) : new NoOutput(),
         spool,
         deadLetters,
@@ -234,7 +233,6 @@ export class Pipeline implements Stages {
 
   private async listen(): Promise<void> {
     const tokens = apiTokens(this.config, this.log);
-    const key = pseudonymKey(this.config);
     this.http = buildHttp({
       ready: () => this.ready(),
       stats: () => this.stats(),
@@ -244,7 +242,7 @@ export class Pipeline implements Stages {
       tokens: () => tokens,
       capacity: (horizonMs) => this.capacityPlan(horizonMs),
       devices: () => this.activity.recent(this.live.registry(), this.live.catalogue()),
-      deadLetters: () => this.recentDeadLetters(key),
+      deadLetters: () => this.deadLetters.recent.snapshot(),
       delivery: this.dispatcher,
       verifyChain: this.verifyChain,
       metrics: buildMetrics({
@@ -268,18 +266,6 @@ export class Pipeline implements Stages {
     });
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.log.info({ port: this.httpPort }, 'HTTP API listening');
-  }
-
-  /**
-   * The dead letters since start as the console shows them. Personal fields are pseudonymised
-   * again: letters of rejected messages already are, but a storage_rejected letter carries the
-   * message as it arrived (core/runtime/letters.ts).
-   */
-  private recentDeadLetters(key: Buffer) {
-    const snap = this.deadLetters.recent.snapshot();
-    const fields = allPersonalFields(this.live.catalogue());
-    const latest = snap.latest.map((l) => (l.payloadEncoding === 'utf8' && fields.length ? { ...l, payload: redactPersonal(key, fields, Buffer.from(l.payload), { parse: true }).toString('utf8') } : l));
-    return { ...snap, latest };
   }
 
   /** The port the HTTP API listens on (port 0 in the config picks a free one), once listening. */

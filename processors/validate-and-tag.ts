@@ -27,9 +27,14 @@ const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }
 
 const SIG = /^[0-9a-fA-F]{64}$/;
 
+/** Pseudonymises every personal field in a payload, as a rejection's dead letter is (for the runtime's `Flow.redact`). */
+export function personalRedactor(ctx: TagContext): (payload: Buffer) => Buffer {
+  return (payload) => redactPersonal(ctx.pseudonymKey, allPersonalFields(ctx.catalogue()), payload, { parse: payload.length <= ctx.maxPayloadBytes });
+}
+
 /** Every personal field of any catalogue entry, per catalogue version. */
 const personalOf = new WeakMap<Catalogue, string[]>();
-export function allPersonalFields(c: Catalogue): string[] {
+function allPersonalFields(c: Catalogue): string[] {
   let f = personalOf.get(c);
   if (!f) personalOf.set(c, (f = [...new Set(c.entries.flatMap((e) => e.personalFields))]));
   return f;

@@ -6,7 +6,7 @@ import { KafkaReadingsOutput } from '../../kafka/outputs.js';
 import { ingestRecordToMessage } from '../../kafka/records.js';
 import { MqttSource } from '../../ingest/mqtt/source.js';
 import { UnknownFieldsReport } from '../../processors/unknown-fields.js';
-import { validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
+import { personalRedactor, validateAndTag, type TagContext } from '../../processors/validate-and-tag.js';
 import { connectInflux } from '../influx.js';
 import { apiTokens, pseudonymKey } from '../pipeline.js';
 import { clientConfig, connectProducer, deliveryRuntime, roleDir, roleHttp, roleId, roleReporter, runningRole, type RoleContext, type RunningRole } from './role.js';
@@ -29,7 +29,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
   // health, not readings: the worker that stores a reading counts it (no double counting).
   const influx = config.influx.url ? await connectInflux(config, false, log) : undefined;
   const statistics = influx?.writer ? new PipelineStats(live, config.capacity, roleId(ctx), { readings: false }) : undefined;
-  const delivery = deliveryRuntime(ctx, { decode: (msg) => validateAndTag(tag, msg), stages: [...(statistics ? [statistics] : []), new UnknownFieldsReport(log)] }, new KafkaReadingsOutput(producer, config.kafka.topics.readings), producer, ledger, true);
+  const delivery = deliveryRuntime(ctx, { decode: (msg) => validateAndTag(tag, msg), stages: [...(statistics ? [statistics] : []), new UnknownFieldsReport(log)], redact: personalRedactor(tag) }, new KafkaReadingsOutput(producer, config.kafka.topics.readings), producer, ledger, true);
   const { runtime } = delivery;
   if (statistics) runtime.on('stored', (readings, at) => statistics.stored(readings, at));
 

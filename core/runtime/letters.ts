@@ -2,9 +2,12 @@ import type { RawMessage, Reading, Rejection } from '../types.js';
 import type { SpoolRecord } from '../stores.js';
 import { lineSources } from './spool-record.js';
 
-/** The dead letter of a reading the output refused (or could not encode): the original message, reason storage_rejected. */
-export function storageRejection(reading: Reading, msg: RawMessage, detail: string): Rejection {
-  return { source: reading.source, reason: 'storage_rejected', detail, topic: msg.topic, payload: msg.payload, receivedAt: msg.receivedAt };
+/**
+ * The dead letter of a reading the output refused (or could not encode): the original message,
+ * its personal fields pseudonymised by `redact`, reason storage_rejected.
+ */
+export function storageRejection(reading: Reading, msg: RawMessage, detail: string, redact?: (payload: Buffer) => Buffer): Rejection {
+  return { source: reading.source, reason: 'storage_rejected', detail, topic: msg.topic, payload: redact ? redact(msg.payload) : msg.payload, receivedAt: msg.receivedAt };
 }
 
 /**

@@ -28,6 +28,11 @@ export interface Flow {
   /** Validates and tags a raw message. Pure; never throws by contract (a throw becomes a rejection). */
   decode(msg: RawMessage): Outcome;
   stages: Stage[];
+  /**
+   * Pseudonymises the personal fields of a payload that becomes a dead letter after decoding
+   * (the output refused its reading): the decoder's own rejections are redacted already.
+   */
+  redact?: (payload: Buffer) => Buffer;
 }
 
 export interface RuntimeDeps {
@@ -217,7 +222,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       }
     }
     if (encoded.length) refused.push(...(await this.writeOrSpool(encoded)));
-    if (refused.length) await this.deadLetterEntries(refused.map((r) => ({ env: r.env, item: storageRejection(r.item, r.env.msg, r.detail) })));
+    if (refused.length) await this.deadLetterEntries(refused.map((r) => ({ env: r.env, item: storageRejection(r.item, r.env.msg, r.detail, this.flow.redact) })));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Pipeline } from '../../app/pipeline.js';
 import { MessageFactory } from '../../ingest/simulator/simulator.js';
+import { redactPersonal } from '../../processors/pseudonymise.js';
 import { RetentionPolicy, beyondRetention, parseDuration } from '../../storage/influx/retention.js';
 import { countAllPoints, influxQuery } from '../helpers/influx.js';
 import { deadLetters, publishAll, testConfig, testLogger, waitUntil, writeFleet } from '../helpers/pipeline.js';
@@ -81,7 +82,11 @@ describe('points beyond the retention policy (real influxd)', () => {
     expect(letters).toHaveLength(1000);
     expect(letters.filter((l) => l.reason !== 'storage_rejected').map((l) => `${l.reason}: ${l.detail}`)).toEqual([]);
     expect(letters[0].detail).toMatch(/retention policy/);
-    expect(new Set(letters.map((l) => l.payload))).toEqual(new Set(messages.filter((m) => m.old).map((m) => m.payload)));
+    // The messages as they came, personal fields pseudonymised (a BSM's vehicle_id): nothing is stored in the clear.
+    const key = Buffer.from(config.pseudonymKey!, 'hex');
+    expect(messages.filter((m) => m.old).some((m) => m.payload.includes('"vehicle_id"'))).toBe(true);
+    expect(new Set(letters.map((l) => l.payload))).toEqual(new Set(messages.filter((m) => m.old).map((m) => redactPersonal(key, ['vehicle_id'], Buffer.from(m.payload), { parse: true }).toString())));
+    expect(letters.filter((l) => /"vehicle_id":"(?!ps_)/.test(l.payload))).toEqual([]);
     expect(await countAllPoints(svc.influxUrl, db)).toBe(1000);
     // Each batch: one write refused (old lines named), one of the rest; not ~2 per old point.
     const batches = writes.filter((w) => !w.ok).length;
