@@ -39,6 +39,19 @@ function App() {
     return () => clearInterval(timer);
   }, [session, connected]);
   const i18n = useMemo(() => makeI18n(lang, divisions), [lang, divisions]);
+  const onOverview = (o: Overview) => {
+    setOverview(o);
+    setRates((prev) => {
+      const last = prev.at(-1);
+      const received = o.stats.totals?.received ?? 0;
+      const rate = last && o.at > last.at ? Math.max(0, ((received - last.received) * 1000) / (o.at - last.at)) : null;
+      return [...prev.slice(-(RATE_SAMPLES - 1)), { at: o.at, received, rate }];
+    });
+  };
+  // The overview too, by asking for it.
+  useEffect(() => {
+    if (session && !connected && poll > 0) api<Overview>('/overview').then(onOverview, () => {});
+  }, [poll]);
 
   useEffect(() => {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
@@ -60,15 +73,7 @@ function App() {
   useEffect(() => {
     if (!session) return;
     api<{ divisions: { code: string; name: string }[] }>('/catalogue').then((c) => setDivisions(new Map(c.divisions.map((d) => [d.code, d.name]))), () => {});
-    return followEvents((o) => {
-      setOverview(o);
-      setRates((prev) => {
-        const last = prev.at(-1);
-        const received = o.stats.totals?.received ?? 0;
-        const rate = last && o.at > last.at ? Math.max(0, ((received - last.received) * 1000) / (o.at - last.at)) : null;
-        return [...prev.slice(-(RATE_SAMPLES - 1)), { at: o.at, received, rate }];
-      });
-    }, (history) => setRates(history.map((h, n) => ({ ...h, rate: n === 0 ? null : Math.max(0, ((h.received - history[n - 1].received) * 1000) / Math.max(1, h.at - history[n - 1].at)) }))), setConnected, signOut);
+    return followEvents(onOverview, (history) => setRates(history.map((h, n) => ({ ...h, rate: n === 0 ? null : Math.max(0, ((h.received - history[n - 1].received) * 1000) / Math.max(1, h.at - history[n - 1].at)) }))), setConnected, signOut);
   }, [session]);
 
   const signIn = async (token: string) => {

@@ -3,6 +3,7 @@ import type { Grade } from '../../core/catalogue.js';
 import { cleared, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { onlineMatrix } from '../views/device-activity.js';
+import { overviewFor } from '../views/overview.js';
 
 /** What the route reads of a dead letter to grade it. */
 interface DeadLetterView {
@@ -13,6 +14,7 @@ const deadLetterQuery = { type: 'object', additionalProperties: false, propertie
 
 /**
  * What the console reads besides the API's own resources: who the caller is (`/session`), the
+ * overview once (`/overview`, for a console without the event stream), the
  * registry with when each device was last heard (`/devices`), and the dead letters since start
  * (`/deadletters`). Devices are shown within the caller's clearance (by the grade of what they
  * send); dead-letter records (topic and payload, personal fields already pseudonymised when
@@ -23,6 +25,8 @@ export function consoleDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // What this process offers besides the core API: a role of the Kafka topology keeps only part.
   const features = { incidents: !!ctx.incidents, devices: !!ctx.devices, deadLetters: !!ctx.deadLetters, delivery: !!ctx.delivery, chain: !!ctx.verifyChain, capacity: !!ctx.capacity };
   app.get('/session', { onRequest: viewer, schema: { description: 'The caller (token name, role, clearance) and the parts of the API this process offers.' } }, async (req) => ({ ...req.caller, features }));
+  // What /events pushes, for a console without the stream (it polls this instead).
+  app.get('/overview', { onRequest: viewer, schema: { description: 'The overview /events pushes every second, once.' } }, async (req) => overviewFor(ctx, req.caller));
   if (ctx.devices) {
     const devices = ctx.devices;
     app.get('/devices', { onRequest: viewer, schema: { description: 'Registered devices (within the caller\'s clearance): sector, region, keyed, last heard, silent; and devices online per sector and region.' } }, async (req) => {

@@ -136,6 +136,14 @@ describe('console API', () => {
     }
   });
 
+  it('/overview gives the same overview once (for a console without the stream)', async () => {
+    const v = (await app.inject({ url: '/overview', headers: auth('viewer') })).json<{ incidents: { openByLevel: Record<string, number> } }>();
+    const o = (await app.inject({ url: '/overview', headers: auth('operator') })).json<{ incidents: { openByLevel: Record<string, number> } }>();
+    const sum = (x: Record<string, number>) => Object.values(x).reduce((a, b) => a + b, 0);
+    expect(sum(o.incidents.openByLevel)).toBeGreaterThan(sum(v.incidents.openByLevel));
+    expect((await app.inject({ url: '/overview' })).statusCode).toBe(401);
+  });
+
   it('/devices lists the registry within clearance, never-heard devices not yet silent', async () => {
     const v = (await app.inject({ url: '/devices', headers: auth('viewer') })).json<{ items: { grade: string; silent: boolean; lastSeen: number | null }[] }>();
     const o = (await app.inject({ url: '/devices', headers: auth('operator') })).json<{ items: { grade: string }[] }>();
