@@ -183,6 +183,8 @@ const EVENT: Record<string, [string, string]> = {
   reopened: ['重新打开', 'reopened'], overdue: ['逾期未报', 'overdue'], reported: ['已报告', 'reported'], cleared: ['信号消失', 'cleared'],
 };
 
+const METRIC: Record<string, [string, string]> = { write_rate: ['写入速率', 'write rate'], storage: ['存储', 'storage'], compute: ['计算', 'compute'], series: ['序列数', 'series'] };
+
 const GRADE: Record<string, [string, string]> = { general: ['一般数据', 'general'], important: ['重要数据', 'important'], core: ['核心数据', 'core'] };
 const SHARE: Record<string, [string, string]> = { unconditional: ['无条件共享', 'unconditional'], conditional: ['有条件共享', 'conditional'], none: ['不予共享', 'not shared'] };
 const OPEN: Record<string, [string, string]> = { open: ['无条件开放', 'open'], conditional: ['有条件开放', 'conditional'], closed: ['不予开放', 'closed'] };
@@ -196,6 +198,10 @@ export interface I18n {
   /** A division by name and code, e.g. 长春市 220100 / Changchun 220100. */
   region: (code: string) => string;
   grade: (g: string) => string;
+  /** A capacity metric (write_rate, storage, ...). */
+  metric: (m: string) => string;
+  /** An incident's title in the operator's language: its kind (detector.kind), sector and division. */
+  incidentTitle: (inc: { kind: string; detector: string; sector: string; region: string }) => string;
   /** An incident timeline event (opened, acknowledged, ...). */
   event: (e: string) => string;
   share: (s: string) => string;
@@ -218,6 +224,8 @@ export function makeI18n(lang: Lang, divisions: Map<string, string>): I18n {
     region: (code) => `${(lang === 'zh' ? divisions.get(code) : DIVISION_EN[code]) ?? divisions.get(code) ?? ''} ${code}`.trim(),
     grade: (g) => pick(GRADE, g),
     event: (e) => pick(EVENT, e),
+    metric: (m) => pick(METRIC, m),
+    incidentTitle: (inc) => `${inc.detector}.${inc.kind} · ${pick(SECTOR, inc.sector)} · ${(lang === 'zh' ? divisions.get(inc.region) : DIVISION_EN[inc.region]) ?? ''} ${inc.region}`.replace(/ {2,}/g, ' '),
     share: (s) => pick(SHARE, s),
     open: (s) => pick(OPEN, s),
     time: (ms) => dt.format(new Date(ms)),

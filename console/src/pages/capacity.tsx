@@ -68,7 +68,7 @@ export function CapacityPage() {
               <tbody>
                 {r.metrics.map((m) => (
                   <tr key={m.metric}>
-                    <td>{m.metric}</td>
+                    <td>{i.metric(m.metric)}</td>
                     <td>{show(m, m.current, i.number)}</td>
                     <td>{plan.enoughHistory ? show(m, m.atHorizon, i.number) : '—'}</td>
                     <td>{plan.enoughHistory ? `${Math.round(m.interval.level * 100)} %: ${show(m, m.interval.low, i.number)} – ${show(m, m.interval.high, i.number)}` : '—'}</td>
@@ -84,7 +84,7 @@ export function CapacityPage() {
               {r.metrics
                 .filter((m) => m.actual?.length)
                 .map((m) => (
-                  <MetricChart key={m.metric} region={i.region(r.region)} m={m} />
+                  <MetricChart key={m.metric} region={i.region(r.region)} name={i.metric(m.metric)} m={m} />
                 ))}
             </div>
           )}
@@ -101,7 +101,7 @@ export function CapacityPage() {
   );
 }
 
-function MetricChart({ region, m }: { region: string; m: MetricPlan }) {
+function MetricChart({ region, name, m }: { region: string; name: string; m: MetricPlan }) {
   const { t } = useI18n();
   // One time axis: history, then forecast; each series null where it has no value.
   const times = [...m.actual.map(([x]) => x), ...m.forecast.map(([x]) => x)];
@@ -109,10 +109,10 @@ function MetricChart({ region, m }: { region: string; m: MetricPlan }) {
   return (
     <div>
       <h4>
-        {m.metric} ({m.unit})
+        {name} ({m.unit})
       </h4>
       <TimeChart
-        label={`${region} ${m.metric}`}
+        label={`${region} ${name}`}
         series={[
           { label: t('history'), colour: '#1565c0' },
           { label: t('forecast'), colour: '#ef6c00', dashed: true },

@@ -85,7 +85,7 @@ export function IncidentsPage({ session, version }: { session: Session; version:
                 </td>
                 <td>
                   <button type="button" class="link" onClick={() => setSelected(inc.id)}>
-                    {inc.title}
+                    {i.incidentTitle(inc)}
                   </button>
                 </td>
                 <td>{i.category(inc.category)}</td>
@@ -157,7 +157,7 @@ function IncidentDetail({ id, session, version, onChange, onClose }: { id: strin
     <section class="card detail" aria-labelledby="detail-title" data-testid="incident-detail">
       <div class="row">
         <h3 id="detail-title">
-          <LevelBadge level={inc.level} /> {inc.title}
+          <LevelBadge level={inc.level} /> {i.incidentTitle(inc)}
         </h3>
         <button type="button" onClick={onClose}>
           {t('close')}
