@@ -6,7 +6,7 @@ import { CapacityPage } from './pages/capacity.js';
 import { DeadLettersPage } from './pages/deadletters.js';
 import { DevicesPage } from './pages/devices.js';
 import { IncidentsPage } from './pages/incidents.js';
-import { OverviewPage, type RatePoint } from './pages/overview.js';
+import { OverviewPage, ratePerSecond, type RatePoint } from './pages/overview.js';
 import { SignIn } from './pages/sign-in.js';
 import { SubscriptionsPage } from './pages/subscriptions.js';
 import './style.css';
@@ -44,7 +44,7 @@ function App() {
     setRates((prev) => {
       const last = prev.at(-1);
       const received = o.stats.totals?.received ?? 0;
-      const rate = last && o.at > last.at ? Math.max(0, ((received - last.received) * 1000) / (o.at - last.at)) : null;
+      const rate = last ? ratePerSecond(last, { at: o.at, received }) : null;
       return [...prev.slice(-(RATE_SAMPLES - 1)), { at: o.at, received, rate }];
     });
   };
@@ -73,7 +73,7 @@ function App() {
   useEffect(() => {
     if (!session) return;
     api<{ divisions: { code: string; name: string }[] }>('/catalogue').then((c) => setDivisions(new Map(c.divisions.map((d) => [d.code, d.name]))), () => {});
-    return followEvents(onOverview, (history) => setRates(history.map((h, n) => ({ ...h, rate: n === 0 ? null : Math.max(0, ((h.received - history[n - 1].received) * 1000) / Math.max(1, h.at - history[n - 1].at)) }))), setConnected, signOut);
+    return followEvents(onOverview, (history) => setRates(history.map((h, n) => ({ ...h, rate: n === 0 ? null : ratePerSecond(history[n - 1], h) }))), setConnected, signOut);
   }, [session]);
 
   const signIn = async (token: string) => {
@@ -154,10 +154,8 @@ function App() {
           <DeadLettersPage session={session} tick={`${overview?.stats.totals?.deadLettered ?? 0}:${poll}`} />
         ) : page === 'devices' ? (
           <DevicesPage />
-        ) : page === 'capacity' ? (
-          <CapacityPage />
         ) : (
-          <OverviewPage overview={overview} rates={rates} />
+          <CapacityPage />
         )}
       </main>
     </I18nContext.Provider>

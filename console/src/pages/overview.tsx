@@ -9,6 +9,10 @@ export interface RatePoint {
   rate: number | null;
 }
 
+/** Messages per second between two samples of the totals; never below zero (after a pipeline restart its totals start again), null without time between them. */
+export const ratePerSecond = (from: { at: number; received: number }, to: { at: number; received: number }): number | null =>
+  to.at > from.at ? Math.max(0, ((to.received - from.received) * 1000) / (to.at - from.at)) : null;
+
 /** Jilin's nine prefecture-level divisions, the matrix's columns. */
 export const PREFECTURES = ['220100', '220200', '220300', '220400', '220500', '220600', '220700', '220800', '222400'];
 /** A county's prefecture: the same first four digits (220182 -> 220100, 222401 -> 222400). */
@@ -23,8 +27,7 @@ export function OverviewPage({ overview, rates }: { overview: Overview | null; r
   const totals = s.totals ?? { received: 0, stored: 0, deadLettered: 0, inSpool: 0, nacked: 0 };
   // Over the last 10 s (one sample a second): a second alone is too noisy to read.
   const last10 = rates.slice(-11);
-  // Never below zero: after a pipeline restart its totals start again.
-  const rate = last10.length > 1 ? Math.max(0, ((last10.at(-1)!.received - last10[0].received) * 1000) / (last10.at(-1)!.at - last10[0].at)) : 0;
+  const rate = (last10.length > 1 ? ratePerSecond(last10[0], last10.at(-1)!) : null) ?? 0;
   const checks = overview.ready.checks;
   const sectors = [...new Set(overview.devices?.matrix.map((c) => c.sector) ?? [])].sort();
   const cell = (sector: string, pref: string) => {
